@@ -1,0 +1,33 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+JOBS ?= $(shell nproc)
+RELEASE_DIR := build/release
+TEST_DIR := build/test
+
+.PHONY: run test deps release build-test bench clean
+
+deps:
+	@./scripts/install-deps.sh
+
+release: deps
+	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DLINE_BUILD_TESTS=OFF > /dev/null
+	@cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+# Starts lined on 127.0.0.1:8080 with its store at ./line-data/line.db.
+run: release
+	./$(RELEASE_DIR)/lined --listen 127.0.0.1:8080 --store sqlite:line-data/line.db
+
+build-test: deps
+	@cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DLINE_SANITIZE=ON -DLINE_BUILD_BENCH=OFF > /dev/null
+	@cmake --build $(TEST_DIR) -j $(JOBS)
+
+# Builds with ASan and UBSan and runs every test.
+test: build-test
+	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
+
+bench: release
+	@cmake -S . -B $(RELEASE_DIR) -DLINE_BUILD_BENCH=ON > /dev/null
+	@cmake --build $(RELEASE_DIR) -j $(JOBS)
+	./$(RELEASE_DIR)/bench/placement_bench
+
+clean:
+	rm -rf build
