@@ -1,0 +1,145 @@
+#include "scheduler/placement.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace line {
+
+PoolSnapshot::PoolSnapshot(PlacementPolicy policy, const std::vector<Worker>& candidates,
+                           const std::vector<Replica>& replicas)
+    : policy_(policy), pool_(Order{policy == PlacementPolicy::kSpread}) {
+  // Intern ids in lexicographic order so the index doubles as the tie-break. A worker listed
+  // twice keeps its first row: the caller's filter, not this view, decides which row is true.
+  std::vector<const Worker*> sorted;
+  sorted.reserve(candidates.size());
+  for (const Worker& w : candidates) sorted.push_back(&w);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Worker* a, const Worker* b) {
+    return a->worker_id < b->worker_id;
+  });
+  sorted.erase(std::unique(sorted.begin(), sorted.end(),
+                           [](const Worker* a, const Worker* b) {
+                             return a->worker_id == b->worker_id;
+                           }),
+               sorted.end());
+  ids_.reserve(sorted.size());
+  free_.reserve(sorted.size());
+  pool_pos_.reserve(sorted.size());
+  for (const Worker* w : sorted) {
+    const auto worker = static_cast<uint32_t>(ids_.size());
+    ids_.push_back(w->worker_id);
+    free_.push_back(w->free);
+    pool_pos_.push_back(pool_.insert(Entry{w->free, worker}).first);
+  }
+
+  // (worker, dataset) pairs of known workers, deduplicated: a replica reported twice must
+  // not leave two entries for one worker in a dataset's index.
+  std::vector<std::pair<uint32_t, uint32_t>> pairs;
+  pairs.reserve(replicas.size());
+  for (const Replica& r : replicas) {
+    if (r.dataset_id.empty()) continue;  // "" means "no preference", never a dataset
+    auto w = std::lower_bound(ids_.begin(), ids_.end(), r.worker_id);
+    if (w == ids_.end() || *w != r.worker_id) continue;
+    auto [it, inserted] =
+        dataset_of_.try_emplace(r.dataset_id, static_cast<uint32_t>(dataset_of_.size()));
+    if (inserted) holders_.emplace_back(Order{policy == PlacementPolicy::kSpread});
+    pairs.emplace_back(static_cast<uint32_t>(w - ids_.begin()), it->second);
+  }
+  std::sort(pairs.begin(), pairs.end());
+  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+
+  held_begin_.assign(ids_.size() + 1, 0);
+  held_.reserve(pairs.size());
+  size_t next = 0;
+  for (uint32_t w = 0; w < ids_.size(); ++w) {
+    held_begin_[w] = static_cast<uint32_t>(held_.size());
+    for (; next < pairs.size() && pairs[next].first == w; ++next) {
+      const uint32_t dataset = pairs[next].second;
+      Index& holders = holders_[dataset];
+      held_.push_back(Held{dataset, holders.insert(Entry{free_[w], w}).first});
+    }
+  }
+  held_begin_[ids_.size()] = static_cast<uint32_t>(held_.size());
+}
+
+PoolSnapshot::Index::iterator PoolSnapshot::Best(Index& index, int64_t size) const {
+  if (policy_ == PlacementPolicy::kSpread) {
+    // Most free first: if the first entry is too small, every entry is.
+    auto it = index.begin();
+    return it != index.end() && it->free >= size ? it : index.end();
+  }
+  // Least sufficient first: the first entry with free >= size; worker 0 sorts first among
+  // entries with free == size.
+  return index.lower_bound(Entry{size, 0});
+}
+
+PoolSnapshot::Index::iterator PoolSnapshot::Rekey(Index& index, Index::iterator it,
+                                                  int64_t free) {
+  // Re-keying the extracted node reuses its memory: no allocation per placement.
+  auto node = index.extract(it);
+  node.value().free = free;
+  return index.insert(std::move(node)).position;
+}
+
+std::optional<PlacementChoice> PoolSnapshot::Place(std::string_view dataset_id, int64_t size) {
+  if (size < 1) return std::nullopt;
+
+  Index::iterator chosen;
+  bool locality = false;
+  Index* from = nullptr;
+  if (!dataset_id.empty()) {
+    // Exact lookup by the whole id: "d1" finds only "d1", never "d10".
+    if (auto d = dataset_of_.find(dataset_id); d != dataset_of_.end()) {
+      Index& holders = holders_[d->second];
+      chosen = Best(holders, size);
+      if (chosen != holders.end()) {
+        locality = true;
+        from = &holders;
+      }
+    }
+  }
+  if (from == nullptr) {
+    chosen = Best(pool_, size);
+    if (chosen == pool_.end()) return std::nullopt;
+  }
+
+  const uint32_t w = chosen->worker;
+  const int64_t free = free_[w] - size;
+  free_[w] = free;
+  pool_pos_[w] = Rekey(pool_, pool_pos_[w], free);
+  for (uint32_t h = held_begin_[w]; h < held_begin_[w + 1]; ++h) {
+    Held& held = held_[h];
+    held.pos = Rekey(holders_[held.dataset], held.pos, free);
+  }
+  return PlacementChoice{ids_[w], locality};
+}
+
+int64_t PoolSnapshot::MaxFree() const {
+  if (pool_.empty()) return 0;
+  return policy_ == PlacementPolicy::kSpread ? pool_.begin()->free : pool_.rbegin()->free;
+}
+
+int64_t PoolSnapshot::FreeOf(std::string_view worker_id) const {
+  auto it = std::lower_bound(ids_.begin(), ids_.end(), worker_id);
+  if (it == ids_.end() || *it != worker_id) return -1;
+  return free_[it - ids_.begin()];
+}
+
+Plan ComputePlan(PoolSnapshot& snapshot, const std::vector<Eval>& evals) {
+  Plan plan;
+  plan.placements.reserve(evals.size());
+  for (size_t i = 0; i < evals.size(); ++i) {
+    const Eval& eval = evals[i];
+    // Skip the search once nothing can fit: MaxFree is O(1) and a full pool is common.
+    std::optional<PlacementChoice> choice;
+    if (eval.size <= snapshot.MaxFree()) choice = snapshot.Place(eval.dataset_id, eval.size);
+    if (choice) {
+      plan.placements.push_back(PlannedPlacement{i, std::move(choice->worker_id),
+                                                 choice->locality});
+    } else {
+      plan.blocked.push_back(i);
+    }
+  }
+  return plan;
+}
+
+}  // namespace line
