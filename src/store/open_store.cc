@@ -1,0 +1,30 @@
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "store/sqlite/sqlite_store.h"
+#include "store/store.h"
+
+namespace line {
+
+Result<std::unique_ptr<Store>> OpenStore(const std::string& url) {
+  constexpr std::string_view kSqlite = "sqlite:";
+  if (!url.starts_with(kSqlite) || url.size() == kSqlite.size()) {
+    return Status::InvalidInput("LINE_STORE must be sqlite:PATH (the only store this build has), "
+                                "got '" + url + "'");
+  }
+  std::filesystem::path path(url.substr(kSqlite.size()));
+  if (path.has_parent_path()) {
+    std::error_code error;
+    std::filesystem::create_directories(path.parent_path(), error);
+    if (error) {
+      return Status::Unavailable("LINE_STORE " + url + ": cannot create directory " +
+                                 path.parent_path().string() + ": " + error.message());
+    }
+  }
+  LINE_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store, OpenSqliteStore(path.string()));
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace line

@@ -1,0 +1,103 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <future>
+#include <memory>
+#include <utility>
+
+#include "store/sqlite/schema.h"
+#include "store/sqlite/sqlite_tx.h"
+
+namespace line {
+
+using sqlite::Connection;
+using sqlite::ConnectionOptions;
+using sqlite::Sql;
+using sqlite::SqliteTx;
+
+Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const std::string& path,
+                                                     const SqliteStoreOptions& options) {
+  ConnectionOptions writer_options;
+  writer_options.busy_timeout_ms = options.busy_timeout_ms;
+  LINE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer,
+                        Connection::Open(path, writer_options));
+  LINE_RETURN_IF_ERROR(sqlite::Migrate(*writer));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, std::move(writer), options));
+  // Open one reader now, so that a file readers cannot use fails here and not on first read.
+  LINE_RETURN_IF_ERROR(store->Ping());
+  return store;
+}
+
+SqliteStore::SqliteStore(std::string path, std::unique_ptr<Connection> writer,
+                         const SqliteStoreOptions& options)
+    : path_(std::move(path)),
+      readers_(path_, options.busy_timeout_ms, options.max_readers),
+      writer_(std::move(writer), options.max_group_bodies) {}
+
+SqliteStore::~SqliteStore() { Close(); }
+
+void SqliteStore::Write(TxBody body, TxDone done) {
+  writer_.Write(std::move(body), std::move(done));
+}
+
+Status SqliteStore::Read(const TxBody& body) {
+  if (closed_.load()) return Status::Unavailable("sqlite: the store is closed");
+  return readers_.WithConnection([&body](Connection& conn) {
+    // A deferred BEGIN takes its snapshot at the first read and keeps it to COMMIT, so every
+    // statement of the body sees the same committed state.
+    LINE_RETURN_IF_ERROR(conn.Run(Sql::kBegin));
+    SqliteTx tx(conn);
+    Status status = body(tx);
+    Status end = conn.Run(Sql::kCommit);
+    if (!end.ok()) {
+      (void)conn.Run(Sql::kRollback);  // leave the connection clean for its next borrower
+      if (status.ok()) status = std::move(end);
+    }
+    return status;
+  });
+}
+
+Status SqliteStore::Ping() {
+  return Read([](Tx& tx) { return static_cast<SqliteTx&>(tx).connection().Run(Sql::kPing); });
+}
+
+void SqliteStore::Close() {
+  closed_.store(true);
+  writer_.Close();
+}
+
+SqliteStoreStats SqliteStore::Stats() const {
+  sqlite::WriterStats writer = writer_.Stats();
+  SqliteStoreStats stats;
+  stats.commits = writer.commits;
+  stats.bodies = writer.bodies;
+  stats.failed_commits = writer.failed_commits;
+  return stats;
+}
+
+Result<std::string> SqliteStore::WriterPragma(std::string_view name) {
+  bool bare = !name.empty();
+  for (char c : name) bare = bare && ((c >= 'a' && c <= 'z') || c == '_');
+  if (!bare) return Status::InvalidInput("pragma name must be [a-z_]+, got '" +
+                                         std::string(name) + "'");
+  std::string sql = "PRAGMA " + std::string(name);
+  std::promise<Result<std::string>> value;
+  std::future<Result<std::string>> future = value.get_future();
+  // Only the writer thread may touch the writer's connection, so ask it through a body. The
+  // body's Tx is a SqliteTx because this store made it.
+  auto result = std::make_shared<Result<std::string>>(std::string());
+  Write(
+      [&sql, result](Tx& tx) {
+        *result = static_cast<SqliteTx&>(tx).connection().QueryText(sql);
+        return result->status();
+      },
+      [&value, result](Status status) {
+        if (status.ok()) {
+          value.set_value(std::move(*result));
+        } else {
+          value.set_value(std::move(status));
+        }
+      });
+  return future.get();
+}
+
+}  // namespace line

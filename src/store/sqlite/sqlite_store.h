@@ -1,0 +1,70 @@
+// The embedded store: one SQLite file in WAL mode with synchronous=FULL, a group-committing
+// writer thread and a pool of read-only connections. See docs/decisions/0002-store-schema.md.
+//
+// Thread-safety: thread-safe, like every Store.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "store/sqlite/group_commit_writer.h"
+#include "store/sqlite/reader_pool.h"
+#include "store/store.h"
+
+namespace line {
+
+struct SqliteStoreOptions {
+  // Most bodies committed in one transaction. Bounds the work lost to one failed commit and
+  // the wait of the first body of a group; thousands keep the fsync cost per body tiny.
+  size_t max_group_bodies = 4096;
+  // Most read connections open at once; more concurrent reads wait for one.
+  size_t max_readers = 8;
+  // How long a connection waits for a lock held by another (e.g. a second process).
+  int busy_timeout_ms = 5000;
+};
+
+struct SqliteStoreStats {
+  int64_t commits = 0;         // write transactions committed, i.e. fsyncs
+  int64_t bodies = 0;          // write bodies run; bodies / commits is the mean group size
+  int64_t failed_commits = 0;  // groups lost to a BEGIN, savepoint or COMMIT failure
+};
+
+class SqliteStore final : public Store {
+ public:
+  ~SqliteStore() override;  // Close()
+
+  void Write(TxBody body, TxDone done) override;
+  Status Read(const TxBody& body) override;
+  Status Ping() override;
+  void Close() override;
+
+  SqliteStoreStats Stats() const;
+  const std::string& path() const { return path_; }
+
+  // The value of `PRAGMA <name>` on the writer's connection (e.g. "synchronous",
+  // "journal_mode", "user_version"), read inside a write transaction. For tests and
+  // diagnostics; `name` must be a bare identifier.
+  Result<std::string> WriterPragma(std::string_view name);
+
+ private:
+  friend Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const std::string& path,
+                                                             const SqliteStoreOptions& options);
+  SqliteStore(std::string path, std::unique_ptr<sqlite::Connection> writer,
+              const SqliteStoreOptions& options);
+
+  const std::string path_;
+  sqlite::ReaderPool readers_;
+  sqlite::GroupCommitWriter writer_;
+  std::atomic<bool> closed_{false};
+};
+
+// Opens (creating if needed) and migrates the database file at `path`; its directory must
+// exist. OpenStore("sqlite:PATH") also creates the directory.
+Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const std::string& path,
+                                                     const SqliteStoreOptions& options = {});
+
+}  // namespace line
