@@ -1,0 +1,158 @@
+// Alloc calls: CompleteAlloc, ReceiveAllocs (the long-poll), DescribeAlloc, ListAllocs.
+#include <algorithm>
+
+#include "common/log.h"
+#include "ops/describe.h"
+#include "ops/line_service_inl.h"
+#include "ops/lookups.h"
+#include "scheduler/alloc_end.h"
+
+namespace line {
+
+void LineService::CompleteAlloc(CompleteAllocRequest req, Reply<Empty> reply) {
+  TimeMs now = clock_->NowMs();
+  std::string pool_id = req.pool_id;
+  Write<Empty>(
+      [req = std::move(req), now](Tx& tx) -> Result<Empty> {
+        // A disbanded pool's allocs may still complete (SPEC).
+        LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
+        LINE_ASSIGN_OR_RETURN(Alloc alloc, FindAlloc(tx, pool.pool_id, req.alloc_id));
+        if (req.worker_id && *req.worker_id != alloc.worker_id) {
+          return Status(Code::kAllocNotOwned, "alloc_id " + alloc.alloc_id +
+                                                  " belongs to worker " + alloc.worker_id +
+                                                  ", not worker_id " + *req.worker_id);
+        }
+        if (alloc.state != AllocState::kLive) {
+          return Status(Code::kAllocAlreadyEnded, "alloc_id " + alloc.alloc_id +
+                                                      " already ended (" +
+                                                      AllocStateName(alloc.state) + ")");
+        }
+        AllocEnding ending{.state = AllocState::kCompleted,
+                           .reason = req.failed ? "failed" : "completed",
+                           .retry = req.failed,
+                           .release_capacity = true,
+                           .record_outcome = true,
+                           .exit_code = req.exit_code,
+                           .result = req.result};
+        if (req.failed && req.exit_code) {
+          ending.reason = "failed with exit code " + std::to_string(*req.exit_code);
+        }
+        LINE_ASSIGN_OR_RETURN(EvalSettled settled, EndAllocAndSettle(tx, pool, alloc, ending, now));
+        (void)settled;
+        return Empty{};
+      },
+      std::move(reply),
+      // Capacity came back (and a failed eval may be pending again): wake the pool.
+      [this, pool_id](const Empty&) { scheduler_->Wake(pool_id); });
+}
+
+void LineService::ReceiveAllocs(ReceiveAllocsRequest req, Reply<ReceiveAllocsResponse> reply) {
+  TimeMs deadline = clock_->NowMs() + req.wait_time_seconds * 1000;
+  ReceiveAttempt(std::make_shared<ReceiveAllocsRequest>(std::move(req)),
+                 std::make_shared<Reply<ReceiveAllocsResponse>>(std::move(reply)), deadline);
+}
+
+void LineService::ReceiveAttempt(std::shared_ptr<ReceiveAllocsRequest> req,
+                                 std::shared_ptr<Reply<ReceiveAllocsResponse>> reply,
+                                 TimeMs deadline) {
+  const std::string key = AllocWaiters::Key(req->pool_id, req->worker_id);
+  // Read before looking, so a commit that lands after the look still wakes us (no lost wake).
+  const uint64_t generation = waiters_->Generation(key);
+  const TimeMs now = clock_->NowMs();
+  const int64_t visibility_ms = options_.visibility_timeout * 1000;
+
+  // Look on a read snapshot first: an empty poll then costs the writer nothing.
+  bool due = false;
+  TimeMs next_redelivery = 0;
+  Status looked = store_->Read([&](Tx& tx) -> Status {
+    LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req->pool_id));
+    LINE_ASSIGN_OR_RETURN(Worker worker, FindLiveWorker(tx, pool.pool_id, req->worker_id, now));
+    LINE_ASSIGN_OR_RETURN(std::vector<Alloc> allocs,
+                          tx.DeliverableAllocs(pool.pool_id, worker.worker_id,
+                                               now - visibility_ms, 1));
+    due = !allocs.empty();
+    if (!due) {
+      LINE_ASSIGN_OR_RETURN(TimeMs earliest,
+                            tx.EarliestUnackedDelivery(pool.pool_id, worker.worker_id));
+      if (earliest > 0) next_redelivery = earliest + visibility_ms;
+    }
+    return Status::Ok();
+  });
+  if (!looked.ok()) {
+    (*reply)(looked);
+    return;
+  }
+  if (!due) {
+    if (now >= deadline) {
+      (*reply)(ReceiveAllocsResponse{});
+      return;
+    }
+    TimeMs wake_at = deadline;
+    if (next_redelivery > 0) wake_at = std::min(wake_at, next_redelivery);
+    bool parked = waiters_->Wait(key, generation, wake_at, [this, req, reply, deadline] {
+      ReceiveAttempt(req, reply, deadline);
+    });
+    if (!parked) (*reply)(ReceiveAllocsResponse{});  // shutting down: answer empty now
+    return;
+  }
+
+  // Something is due: take it in a write transaction, which re-checks and marks delivery.
+  Write<ReceiveAllocsResponse>(
+      [req, now, visibility_ms](Tx& tx) -> Result<ReceiveAllocsResponse> {
+        LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req->pool_id));
+        LINE_ASSIGN_OR_RETURN(Worker worker,
+                              FindLiveWorker(tx, pool.pool_id, req->worker_id, now));
+        LINE_ASSIGN_OR_RETURN(std::vector<Alloc> allocs,
+                              tx.DeliverableAllocs(pool.pool_id, worker.worker_id,
+                                                   now - visibility_ms,
+                                                   req->max_number_of_messages));
+        ReceiveAllocsResponse response;
+        std::vector<std::string> ids;
+        for (const Alloc& alloc : allocs) {
+          LINE_ASSIGN_OR_RETURN(Eval eval, FindEval(tx, pool.pool_id, alloc.eval_id));
+          response.allocs.push_back(ReceivedAlloc{alloc.pool_id, alloc.alloc_id, alloc.worker_id,
+                                                  alloc.eval_id, alloc.dataset_id, alloc.size,
+                                                  eval.payload, alloc.attempt});
+          ids.push_back(alloc.alloc_id);
+        }
+        if (!ids.empty()) LINE_RETURN_IF_ERROR(tx.MarkDelivered(pool.pool_id, ids, now));
+        return response;
+      },
+      [this, req, reply, deadline](Result<ReceiveAllocsResponse> result) {
+        // Another poll of the same worker may have taken them first: keep waiting then.
+        if (result.ok() && result->allocs.empty() && clock_->NowMs() < deadline) {
+          ReceiveAttempt(req, reply, deadline);
+          return;
+        }
+        (*reply)(std::move(result));
+      });
+}
+
+void LineService::DescribeAlloc(AllocRequest req, Reply<AllocDescription> reply) {
+  Read<AllocDescription>(
+      [&req](Tx& tx) -> Result<AllocDescription> {
+        LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
+        LINE_ASSIGN_OR_RETURN(Alloc alloc, FindAlloc(tx, pool.pool_id, req.alloc_id));
+        return DescribeAllocRow(alloc);
+      },
+      reply);
+}
+
+void LineService::ListAllocs(ListAllocsRequest req, Reply<ListAllocsResponse> reply) {
+  Read<ListAllocsResponse>(
+      [&req](Tx& tx) -> Result<ListAllocsResponse> {
+        LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
+        LINE_ASSIGN_OR_RETURN(int64_t after, ParseSeqToken(req.page.next_token));
+        LINE_ASSIGN_OR_RETURN(std::vector<Alloc> allocs,
+                              tx.ListAllocs(pool.pool_id, req.worker_id, req.state, after,
+                                            req.page.max_results + 1));
+        ListAllocsResponse response;
+        response.next_token = TakePage(allocs, req.page.max_results,
+                                       [](const Alloc& a) { return SeqToken(a.seq); });
+        for (const Alloc& alloc : allocs) response.allocs.push_back(DescribeAllocRow(alloc));
+        return response;
+      },
+      reply);
+}
+
+}  // namespace line

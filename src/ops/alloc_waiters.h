@@ -1,0 +1,67 @@
+// AllocWaiters: parked /ReceiveAllocs long-polls. A waiting long-poll is a callback in a map,
+// not a thread: it fires when an alloc for its worker commits (Notify) or at its deadline.
+//
+// Lost wake-ups are impossible by generation counting: a caller reads Generation(key) before
+// looking for allocs, and Wait() fires at once if a Notify happened in between.
+//
+// Thread-safe. Owns one timer thread between Start() and Stop(); deadlines are read on Clock.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace line {
+
+class AllocWaiters {
+ public:
+  using Fire = std::function<void()>;
+
+  explicit AllocWaiters(Clock* clock);
+  ~AllocWaiters();
+
+  void Start();
+  // Fires every parked waiter (their long-polls answer with what they have) and stops.
+  void Stop();
+
+  static std::string Key(const std::string& pool_id, const std::string& worker_id);
+
+  uint64_t Generation(const std::string& key);
+  // Parks `fire` until Notify(key) bumps the generation past `seen`, or until `deadline`.
+  // Fires on the timer thread or the notifier's thread, never on the caller's. Returns false,
+  // without parking or firing, once Stop() has begun: the caller answers at once instead.
+  bool Wait(const std::string& key, uint64_t seen, TimeMs deadline, Fire fire);
+  void Notify(const std::string& key);
+
+  size_t parked() const;
+
+ private:
+  struct Waiter {
+    uint64_t id;
+    TimeMs deadline;
+    Fire fire;
+  };
+  void Loop();
+  void FireAll(std::vector<Fire>& fires);
+
+  Clock* const clock_;
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  std::unordered_map<std::string, uint64_t> generations_;          // guarded by mu_
+  std::unordered_map<std::string, std::vector<Waiter>> by_key_;    // guarded by mu_
+  std::multimap<TimeMs, std::pair<std::string, uint64_t>> by_deadline_;  // guarded by mu_
+  std::vector<Fire> immediate_;  // guarded by mu_: waiters that were notified before parking
+  uint64_t next_id_ = 1;         // guarded by mu_
+  bool stopping_ = false;        // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace line

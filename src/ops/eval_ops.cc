@@ -1,0 +1,107 @@
+// Eval calls: ScheduleEval, ScheduleEvals, DescribeEval, ListEvals.
+#include "common/ids.h"
+#include "common/log.h"
+#include "ops/describe.h"
+#include "ops/line_service_inl.h"
+#include "ops/lookups.h"
+
+namespace line {
+namespace {
+
+// Inserts one eval, or returns the id of the eval already submitted under its idempotency key.
+Result<std::string> InsertOrFind(Tx& tx, const Pool& pool, const EvalSpec& spec, TimeMs now) {
+  if (!spec.idempotency_key.empty()) {
+    LINE_ASSIGN_OR_RETURN(std::optional<Eval> prior,
+                          tx.FindEvalByKey(pool.pool_id, spec.idempotency_key));
+    if (prior) {
+      if (prior->dataset_id != spec.dataset_id || prior->size != spec.size ||
+          prior->payload != spec.payload) {
+        return Status(Code::kIdempotencyConflict,
+                      "idempotency_key " + spec.idempotency_key +
+                          " was used for a different eval (" + prior->eval_id + ")");
+      }
+      return prior->eval_id;
+    }
+  }
+  Eval eval;
+  eval.pool_id = pool.pool_id;
+  eval.eval_id = NewId();
+  eval.state = EvalState::kPending;
+  eval.dataset_id = spec.dataset_id;
+  eval.size = spec.size;
+  eval.payload = spec.payload;
+  eval.attempt = 1;
+  eval.idempotency_key = spec.idempotency_key;
+  eval.created_at = now;
+  LINE_RETURN_IF_ERROR(tx.InsertEval(eval));
+  return eval.eval_id;
+}
+
+}  // namespace
+
+void LineService::ScheduleEval(ScheduleEvalRequest req, Reply<ScheduleEvalResponse> reply) {
+  TimeMs now = clock_->NowMs();
+  std::string pool_id = req.pool_id;
+  Write<ScheduleEvalResponse>(
+      [req = std::move(req), now](Tx& tx) -> Result<ScheduleEvalResponse> {
+        LINE_ASSIGN_OR_RETURN(Pool pool, FindActivePool(tx, req.pool_id));
+        LINE_ASSIGN_OR_RETURN(std::string id, InsertOrFind(tx, pool, req.eval, now));
+        return ScheduleEvalResponse{std::move(id)};
+      },
+      std::move(reply), [this, pool_id](const ScheduleEvalResponse&) { scheduler_->Wake(pool_id); });
+}
+
+void LineService::ScheduleEvals(ScheduleEvalsRequest req, Reply<ScheduleEvalsResponse> reply) {
+  TimeMs now = clock_->NowMs();
+  std::string pool_id = req.pool_id;
+  Write<ScheduleEvalsResponse>(
+      [req = std::move(req), now](Tx& tx) -> Result<ScheduleEvalsResponse> {
+        // All or nothing: any failure fails the body, which rolls back every insert.
+        LINE_ASSIGN_OR_RETURN(Pool pool, FindActivePool(tx, req.pool_id));
+        ScheduleEvalsResponse response;
+        response.eval_ids.reserve(req.evals.size());
+        for (size_t i = 0; i < req.evals.size(); ++i) {
+          Result<std::string> id = InsertOrFind(tx, pool, req.evals[i], now);
+          if (!id.ok()) {
+            return Status(id.status().code(),
+                          "evals[" + std::to_string(i) + "]: " + id.status().message());
+          }
+          response.eval_ids.push_back(std::move(id).value());
+        }
+        return response;
+      },
+      std::move(reply),
+      [this, pool_id](const ScheduleEvalsResponse&) { scheduler_->Wake(pool_id); });
+}
+
+void LineService::DescribeEval(EvalRequest req, Reply<EvalDescription> reply) {
+  Read<EvalDescription>(
+      [&req](Tx& tx) -> Result<EvalDescription> {
+        LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
+        LINE_ASSIGN_OR_RETURN(Eval eval, FindEval(tx, pool.pool_id, req.eval_id));
+        return DescribeEvalRow(tx, eval);
+      },
+      reply);
+}
+
+void LineService::ListEvals(ListEvalsRequest req, Reply<ListEvalsResponse> reply) {
+  Read<ListEvalsResponse>(
+      [&req](Tx& tx) -> Result<ListEvalsResponse> {
+        LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
+        LINE_ASSIGN_OR_RETURN(int64_t after, ParseSeqToken(req.page.next_token));
+        LINE_ASSIGN_OR_RETURN(std::vector<Eval> evals,
+                              tx.ListEvals(pool.pool_id, req.state, after,
+                                           req.page.max_results + 1));
+        ListEvalsResponse response;
+        response.next_token = TakePage(evals, req.page.max_results,
+                                       [](const Eval& e) { return SeqToken(e.seq); });
+        for (const Eval& eval : evals) {
+          LINE_ASSIGN_OR_RETURN(EvalDescription d, DescribeEvalRow(tx, eval));
+          response.evals.push_back(std::move(d));
+        }
+        return response;
+      },
+      reply);
+}
+
+}  // namespace line

@@ -1,0 +1,47 @@
+// The Write/Read plumbing of LineService, shared by its operation files (pool_ops.cc, ...).
+#pragma once
+
+#include <memory>
+
+#include "ops/line_service.h"
+
+namespace line {
+
+template <typename T>
+void LineService::Write(std::function<Result<T>(Tx&)> body, Reply<T> reply,
+                        std::function<void(const T&)> after) {
+  auto value = std::make_shared<std::optional<T>>();
+  store_->Write(
+      [value, body = std::move(body)](Tx& tx) -> Status {
+        Result<T> result = body(tx);
+        if (!result.ok()) return result.status();
+        *value = std::move(result).value();
+        return Status::Ok();
+      },
+      [value, reply = std::move(reply), after = std::move(after)](Status status) {
+        if (!status.ok()) {
+          reply(std::move(status));
+          return;
+        }
+        if (after) after(**value);
+        reply(std::move(**value));
+      });
+}
+
+template <typename T>
+void LineService::Read(const std::function<Result<T>(Tx&)>& body, const Reply<T>& reply) {
+  std::optional<T> value;
+  Status status = store_->Read([&](Tx& tx) -> Status {
+    Result<T> result = body(tx);
+    if (!result.ok()) return result.status();
+    value = std::move(result).value();
+    return Status::Ok();
+  });
+  if (!status.ok()) {
+    reply(std::move(status));
+  } else {
+    reply(std::move(*value));
+  }
+}
+
+}  // namespace line

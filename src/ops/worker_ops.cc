@@ -1,0 +1,168 @@
+// Worker calls: RegisterWorker, SendHeartbeat, DrainWorker, DeregisterWorker, Describe/List.
+#include <algorithm>
+#include <set>
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "ops/describe.h"
+#include "ops/line_service_inl.h"
+#include "ops/lookups.h"
+#include "scheduler/alloc_end.h"
+
+namespace line {
+
+void LineService::RegisterWorker(RegisterWorkerRequest req, Reply<RegisterWorkerResponse> reply) {
+  TimeMs now = clock_->NowMs();
+  Worker worker;
+  worker.pool_id = req.pool_id;
+  worker.worker_id = NewId();
+  worker.capacity = req.capacity;
+  worker.free = req.capacity;
+  worker.ttl = now + options_.worker_ttl * 1000;
+  worker.registered_at = now;
+  RegisterWorkerResponse response;
+  response.pool_id = worker.pool_id;
+  response.worker_id = worker.worker_id;
+  response.queue_url = options_.deployment + "-" + worker.pool_id + "-" + worker.worker_id;
+  response.capacity = worker.capacity;
+  response.worker_ttl = options_.worker_ttl;
+  response.replica_ttl = options_.replica_ttl;
+  Write<RegisterWorkerResponse>(
+      [worker, response](Tx& tx) mutable -> Result<RegisterWorkerResponse> {
+        LINE_ASSIGN_OR_RETURN(Pool pool, FindActivePool(tx, worker.pool_id));
+        LINE_RETURN_IF_ERROR(tx.InsertWorker(worker));
+        response.alloc_ttl = pool.alloc_ttl_s;
+        return response;
+      },
+      std::move(reply), [this](const RegisterWorkerResponse& r) {
+        spdlog::info("worker {} registered in pool {} with capacity {}", r.worker_id, r.pool_id,
+                     r.capacity);
+        scheduler_->Wake(r.pool_id);  // new capacity: blocked evals may fit
+      });
+}
+
+void LineService::SendHeartbeat(HeartbeatRequest req, Reply<HeartbeatResponse> reply) {
+  TimeMs now = clock_->NowMs();
+  int64_t worker_ttl_ms = options_.worker_ttl * 1000;
+  int64_t replica_ttl_ms = options_.replica_ttl * 1000;
+  Write<HeartbeatResponse>(
+      [req = std::move(req), now, worker_ttl_ms,
+       replica_ttl_ms](Tx& tx) -> Result<HeartbeatResponse> {
+        // A disbanded pool's workers still heartbeat their running allocs (SPEC).
+        LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
+        LINE_ASSIGN_OR_RETURN(Worker worker, FindLiveWorker(tx, pool.pool_id, req.worker_id, now));
+        LINE_ASSIGN_OR_RETURN(bool renewed,
+                              tx.RenewWorker(pool.pool_id, worker.worker_id, now + worker_ttl_ms));
+        if (!renewed) return Status::Internal("worker vanished inside its heartbeat");
+        std::set<std::string> datasets(req.datasets.begin(), req.datasets.end());
+        for (const std::string& dataset_id : datasets) {
+          LINE_RETURN_IF_ERROR(tx.UpsertReplica(
+              Replica{pool.pool_id, dataset_id, worker.worker_id, now + replica_ttl_ms}));
+        }
+        HeartbeatResponse response;
+        if (!req.allocs.empty()) {
+          // Only this worker's live allocs are renewed; the rest are reported, not fatal.
+          LINE_ASSIGN_OR_RETURN(std::vector<std::string> renewed_ids,
+                                tx.RenewAllocs(pool.pool_id, worker.worker_id, req.allocs,
+                                               now + pool.alloc_ttl_s * 1000));
+          std::set<std::string> known(renewed_ids.begin(), renewed_ids.end());
+          std::set<std::string> reported;
+          for (const std::string& id : req.allocs) {
+            if (!known.count(id) && reported.insert(id).second) {
+              response.unknown_allocs.push_back(id);
+            }
+          }
+        }
+        return response;
+      },
+      std::move(reply));
+}
+
+void LineService::DrainWorker(WorkerRequest req, Reply<Empty> reply) {
+  TimeMs now = clock_->NowMs();
+  Write<Empty>(
+      [req, now](Tx& tx) -> Result<Empty> {
+        LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
+        LINE_ASSIGN_OR_RETURN(Worker worker, FindLiveWorker(tx, pool.pool_id, req.worker_id, now));
+        LINE_ASSIGN_OR_RETURN(bool drained, tx.SetWorkerDraining(pool.pool_id, worker.worker_id));
+        if (!drained) return Status::Internal("worker vanished while draining");
+        return Empty{};
+      },
+      std::move(reply), [req](const Empty&) {
+        spdlog::info("worker {} of pool {} draining", req.worker_id, req.pool_id);
+      });
+}
+
+void LineService::DeregisterWorker(WorkerRequest req, Reply<Empty> reply) {
+  TimeMs now = clock_->NowMs();
+  auto requeued = std::make_shared<bool>(false);
+  auto ended = std::make_shared<size_t>(0);
+  Write<Empty>(
+      [req, now, requeued, ended](Tx& tx) -> Result<Empty> {
+        LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
+        LINE_ASSIGN_OR_RETURN(std::optional<Worker> worker,
+                              tx.GetWorker(pool.pool_id, req.worker_id));
+        if (!worker) {
+          return Status(Code::kWorkerNotFound,
+                        "worker_id " + req.worker_id + " is not registered in pool " + pool.pool_id);
+        }
+        LINE_ASSIGN_OR_RETURN(std::vector<Alloc> allocs,
+                              tx.LiveAllocsOfWorker(pool.pool_id, worker->worker_id));
+        // Its live allocs end like an expiry: placed again, or dead-lettered when used up.
+        AllocEnding ending{.state = AllocState::kExpired,
+                           .reason = "worker deregistered",
+                           .retry = true,
+                           .release_capacity = false};
+        for (const Alloc& alloc : allocs) {
+          LINE_ASSIGN_OR_RETURN(EvalSettled settled,
+                                EndAllocAndSettle(tx, pool, alloc, ending, now));
+          if (settled == EvalSettled::kPending) *requeued = true;
+        }
+        *ended = allocs.size();
+        LINE_RETURN_IF_ERROR(tx.DeleteWorker(pool.pool_id, worker->worker_id));
+        return Empty{};
+      },
+      std::move(reply), [this, req, requeued, ended](const Empty&) {
+        spdlog::info("worker {} of pool {} deregistered; {} live allocs ended", req.worker_id,
+                     req.pool_id, *ended);
+        if (*requeued) scheduler_->Wake(req.pool_id);
+      });
+}
+
+void LineService::DescribeWorker(WorkerRequest req, Reply<WorkerDescription> reply) {
+  TimeMs now = clock_->NowMs();
+  Read<WorkerDescription>(
+      [&req, now](Tx& tx) -> Result<WorkerDescription> {
+        LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
+        LINE_ASSIGN_OR_RETURN(std::optional<Worker> worker,
+                              tx.GetWorker(pool.pool_id, req.worker_id));
+        if (!worker) {
+          return Status(Code::kWorkerNotFound,
+                        "worker_id " + req.worker_id + " is not registered in pool " + pool.pool_id);
+        }
+        return DescribeWorkerRow(tx, *worker, now);
+      },
+      reply);
+}
+
+void LineService::ListWorkers(ListWorkersRequest req, Reply<ListWorkersResponse> reply) {
+  TimeMs now = clock_->NowMs();
+  Read<ListWorkersResponse>(
+      [&req, now](Tx& tx) -> Result<ListWorkersResponse> {
+        LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
+        LINE_ASSIGN_OR_RETURN(std::string after, ParseIdToken(req.page.next_token));
+        LINE_ASSIGN_OR_RETURN(std::vector<Worker> workers,
+                              tx.ListWorkers(pool.pool_id, after, req.page.max_results + 1));
+        ListWorkersResponse response;
+        response.next_token = TakePage(workers, req.page.max_results,
+                                       [](const Worker& w) { return w.worker_id; });
+        for (const Worker& worker : workers) {
+          LINE_ASSIGN_OR_RETURN(WorkerDescription d, DescribeWorkerRow(tx, worker, now));
+          response.workers.push_back(std::move(d));
+        }
+        return response;
+      },
+      reply);
+}
+
+}  // namespace line

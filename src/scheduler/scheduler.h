@@ -1,0 +1,83 @@
+// Scheduler: places each pool's pending evals. A pool is scheduled when something woke it
+// (an eval arrived or became pending again, capacity came back, a worker registered), never
+// by polling: a pool whose pending evals fit nowhere sleeps until the next wake (its blocked
+// set is simply "pending evals larger than any candidate's free capacity").
+//
+// One scheduling round of a pool: read a snapshot (candidates, replicas, the oldest pending
+// evals that fit the largest free capacity), compute a plan in memory (pure, placement.h),
+// commit it in one write transaction, tell the owner which allocs committed. Rounds repeat
+// while they make progress.
+//
+// Thread-safe. Owns one thread between Start() and Stop().
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "model/model.h"
+#include "store/store.h"
+
+namespace line {
+
+class Scheduler {
+ public:
+  // Called after a plan's commit is durable, with the allocs it created.
+  using PlacedHook = std::function<void(const std::vector<Alloc>&)>;
+
+  Scheduler(Store* store, Clock* clock, PlacedHook on_placed);
+  ~Scheduler();
+
+  void Start();
+  void Stop();
+
+  // Marks a pool as worth scheduling. Cheap; callable from any thread (including store
+  // callbacks).
+  void Wake(const std::string& pool_id);
+
+  // Queues again every pool whose last scheduling failed (say, the store was unavailable).
+  // The sweeper calls it on each tick, so a failure delays placement, never strands it.
+  void RetryFailed();
+
+  // Blocks until no pool is queued or being scheduled. For tests and shutdown.
+  void WaitIdle();
+
+  // Schedules one pool on the calling thread until no more progress is made.
+  Status RunPool(const std::string& pool_id);
+
+  // Largest number of pending evals one round considers.
+  static constexpr int64_t kBatch = 2000;
+
+ private:
+  struct RoundOutcome {
+    int64_t placed = 0;
+    int64_t conflicts = 0;
+  };
+  void Loop();
+  // One round. Progress (placed > 0) or lost races (conflicts > 0) are worth another round;
+  // a round that did neither means what is left fits nowhere: sleep until woken.
+  Status RunRound(const std::string& pool_id, RoundOutcome* outcome);
+
+  Store* const store_;
+  Clock* const clock_;
+  const PlacedHook on_placed_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<std::string> queue_;  // guarded by mu_
+  std::set<std::string> queued_;   // guarded by mu_: pools in queue_
+  std::set<std::string> failed_;  // guarded by mu_: pools whose last run failed
+  bool busy_ = false;              // guarded by mu_: a pool is being scheduled
+  bool stopping_ = false;          // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace line

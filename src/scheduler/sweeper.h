@@ -1,0 +1,59 @@
+// Sweeper: expires what passed its deadline (SPEC "Time and retries"): workers (their live
+// allocs expire in the same transaction), allocs, replicas, and disbanded pools past POOL_TTL.
+//
+// Thread-safe. Owns one thread between Start() and Stop(); tests call SweepOnce() on a
+// ManualClock instead.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "store/store.h"
+
+namespace line {
+
+struct SweepReport {
+  int64_t expired_workers = 0;
+  int64_t expired_allocs = 0;  // including those of expired workers
+  int64_t dead_lettered = 0;
+  int64_t expired_replicas = 0;
+  int64_t deleted_pools = 0;
+  std::set<std::string> pools_to_wake;  // evals became pending there
+};
+
+class Sweeper {
+ public:
+  // Called after every sweep that committed, with what it did (often nothing).
+  using SweptHook = std::function<void(const SweepReport&)>;
+
+  Sweeper(Store* store, Clock* clock, int64_t pool_ttl_s, SweptHook on_swept);
+  ~Sweeper();
+
+  // Sweeps every `interval_ms` until Stop().
+  void Start(int64_t interval_ms = 250);
+  void Stop();
+
+  // One sweep at the clock's current time, committed before it returns.
+  Result<SweepReport> SweepOnce();
+
+ private:
+  void Loop(int64_t interval_ms);
+
+  Store* const store_;
+  Clock* const clock_;
+  const int64_t pool_ttl_ms_;
+  const SweptHook on_swept_;
+
+  std::mutex mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace line

@@ -1,0 +1,154 @@
+// A real Engine over a real SQLite file, on a ManualClock: the scheduler and long-poll threads
+// run (they never read time to decide when), the sweeper runs only when a test says SweepNow().
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "ops/engine.h"
+#include "store/store.h"
+
+namespace line::testing {
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/line-ops-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    options_.worker_ttl = 100;
+    options_.replica_ttl = 60;
+    options_.alloc_ttl = 30;
+    options_.max_retry = 3;
+    options_.pool_ttl = 300;
+    options_.visibility_timeout = 10;
+    StartEngine();
+  }
+
+  void TearDown() override {
+    StopEngine();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void StartEngine() {
+    auto store = OpenStore("sqlite:" + dir_ + "/line.db");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    engine_ = std::make_unique<Engine>(store_.get(), &clock_, options_);
+    Status started = engine_->Start(/*sweeper_thread=*/false);
+    ASSERT_TRUE(started.ok()) << started.ToString();
+  }
+
+  void StopEngine() {
+    if (engine_) engine_->Stop();
+    engine_.reset();
+    if (store_) store_->Close();
+    store_.reset();
+  }
+
+  // Calls a Service method and waits for its reply.
+  template <typename T, typename Req>
+  Result<T> Call(void (Service::*method)(Req, Reply<T>), Req req) {
+    std::promise<Result<T>> promise;
+    auto future = promise.get_future();
+    (engine_->service().*method)(std::move(req),
+                                 [&promise](Result<T> r) { promise.set_value(std::move(r)); });
+    return future.get();
+  }
+
+  // Lets the scheduler place whatever it was woken for.
+  void Settle() { engine_->scheduler().WaitIdle(); }
+
+  void Sweep() {
+    auto report = engine_->SweepNow();
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    Settle();
+  }
+
+  std::string NewPool(PlacementPolicy placement = PlacementPolicy::kSpread) {
+    CreatePoolRequest req;
+    req.placement = placement;
+    auto r = Call(&Service::CreatePool, req);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->pool_id : "";
+  }
+
+  std::string NewWorker(const std::string& pool, int64_t capacity) {
+    auto r = Call(&Service::RegisterWorker, RegisterWorkerRequest{pool, capacity});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->worker_id : "";
+  }
+
+  Status Heartbeat(const std::string& pool, const std::string& worker,
+                   std::vector<std::string> datasets = {}, std::vector<std::string> allocs = {}) {
+    auto r = Call(&Service::SendHeartbeat,
+                  HeartbeatRequest{pool, worker, std::move(allocs), std::move(datasets)});
+    return r.status();
+  }
+
+  std::string Submit(const std::string& pool, int64_t size, const std::string& dataset = "") {
+    ScheduleEvalRequest req;
+    req.pool_id = pool;
+    req.eval.size = size;
+    req.eval.dataset_id = dataset;
+    auto r = Call(&Service::ScheduleEval, req);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    Settle();
+    return r.ok() ? r->eval_id : "";
+  }
+
+  EvalDescription EvalOf(const std::string& pool, const std::string& eval_id) {
+    auto r = Call(&Service::DescribeEval, EvalRequest{pool, eval_id});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : EvalDescription{};
+  }
+
+  WorkerDescription WorkerOf(const std::string& pool, const std::string& worker_id) {
+    auto r = Call(&Service::DescribeWorker, WorkerRequest{pool, worker_id});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : WorkerDescription{};
+  }
+
+  PoolDescription PoolOf(const std::string& pool) {
+    auto r = Call(&Service::DescribePool, PoolRequest{pool, {}});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : PoolDescription{};
+  }
+
+  // SPEC invariant 1 for every worker of the pool.
+  void ExpectCapacityInvariant(const std::string& pool) {
+    ListWorkersRequest req;
+    req.pool_id = pool;
+    req.page.max_results = 1000;
+    auto workers = Call(&Service::ListWorkers, req);
+    ASSERT_TRUE(workers.ok());
+    for (const WorkerDescription& w : workers->workers) {
+      ListAllocsRequest areq;
+      areq.pool_id = pool;
+      areq.worker_id = w.worker_id;
+      areq.state = AllocState::kLive;
+      areq.page.max_results = 1000;
+      auto allocs = Call(&Service::ListAllocs, areq);
+      ASSERT_TRUE(allocs.ok());
+      int64_t used = 0;
+      for (const AllocDescription& a : allocs->allocs) used += a.size;
+      EXPECT_EQ(w.free + used, w.capacity) << "worker " << w.worker_id;
+      EXPECT_GE(w.free, 0);
+      EXPECT_LE(w.free, w.capacity);
+    }
+  }
+
+  std::string dir_;
+  Options options_;
+  ManualClock clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Engine> engine_;
+};
+
+}  // namespace line::testing

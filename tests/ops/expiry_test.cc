@@ -1,0 +1,205 @@
+// Expiry on a manual clock, with no sleeps: allocs, workers, replicas and disbanded pools
+// expire exactly as SPEC says, and evals are retried, dead-lettered and redriven.
+#include "engine_fixture.h"
+
+namespace line::testing {
+namespace {
+
+class ExpiryTest : public EngineTest {};
+
+TEST_F(ExpiryTest, ExpiredAllocIsPlacedAgainAsTheNextAttempt) {
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 10);
+  std::string eval = Submit(pool, 3);
+  EvalDescription first = EvalOf(pool, eval);
+  ASSERT_EQ(first.state, "placed");
+  EXPECT_EQ(first.attempt, 1);
+
+  // One millisecond before the alloc's TTL nothing happens; at the TTL it expires.
+  clock_.Advance(options_.alloc_ttl * 1000 - 1);
+  ASSERT_TRUE(Heartbeat(pool, worker).ok());  // keeps the worker, not the alloc
+  Sweep();
+  EXPECT_EQ(EvalOf(pool, eval).alloc_id, first.alloc_id);
+  clock_.Advance(1);
+  Sweep();
+
+  EvalDescription second = EvalOf(pool, eval);
+  EXPECT_EQ(second.state, "placed");
+  EXPECT_EQ(second.attempt, 2);
+  EXPECT_NE(second.alloc_id, first.alloc_id);
+  ASSERT_EQ(second.history.size(), 2u);
+  EXPECT_EQ(second.history[0].reason, "expired");
+  EXPECT_TRUE(second.history[0].ended.has_value());
+  EXPECT_FALSE(second.history[1].ended.has_value());
+  EXPECT_EQ(WorkerOf(pool, worker).free, 7);  // the old claim came back, the new one holds
+  ExpectCapacityInvariant(pool);
+}
+
+TEST_F(ExpiryTest, EvalIsDeadLetteredAfterMaxRetryThenRedriven) {
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 10);
+  ScheduleEvalRequest req;
+  req.pool_id = pool;
+  req.eval.size = 4;
+  req.eval.dataset_id = "d1";
+  req.eval.payload = R"({"job":7})";
+  auto submitted = Call(&Service::ScheduleEval, req);
+  ASSERT_TRUE(submitted.ok());
+  std::string eval = submitted->eval_id;
+  Settle();
+
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    EXPECT_EQ(EvalOf(pool, eval).state, "placed") << "attempt " << attempt;
+    EXPECT_EQ(EvalOf(pool, eval).attempt, attempt);
+    clock_.Advance(options_.alloc_ttl * 1000);
+    ASSERT_TRUE(Heartbeat(pool, worker).ok());
+    Sweep();
+  }
+  EvalDescription dead = EvalOf(pool, eval);
+  EXPECT_EQ(dead.state, "dead");
+  EXPECT_EQ(WorkerOf(pool, worker).free, 10);
+  EXPECT_EQ(PoolOf(pool).dead_letters, 1);
+
+  auto letters = Call(&Service::ListDeadLetters, PoolRequest{pool, {}});
+  ASSERT_TRUE(letters.ok());
+  ASSERT_EQ(letters->dead_letters.size(), 1u);
+  const DeadLetterDescription& letter = letters->dead_letters[0];
+  EXPECT_EQ(letter.pool_id, pool);
+  EXPECT_EQ(letter.eval_id, eval);
+  EXPECT_EQ(letter.dataset_id, "d1");
+  EXPECT_EQ(letter.size, 4);
+  EXPECT_EQ(letter.payload, R"({"job":7})");
+  EXPECT_EQ(letter.attempts, 3);
+  EXPECT_NE(letter.reason.find("expired"), std::string::npos) << letter.reason;
+
+  auto redriven = Call(&Service::RedriveDeadLetters, RedriveRequest{pool, std::nullopt});
+  ASSERT_TRUE(redriven.ok());
+  EXPECT_EQ(redriven->redriven, 1);
+  Settle();
+  EvalDescription again = EvalOf(pool, eval);
+  EXPECT_EQ(again.state, "placed");
+  EXPECT_EQ(again.attempt, 1);  // attempts reset
+  EXPECT_EQ(PoolOf(pool).dead_letters, 0);
+  ExpectCapacityInvariant(pool);
+}
+
+TEST_F(ExpiryTest, DeadWorkerTakesItsAllocsWithItInTheSameStep) {
+  options_.worker_ttl = 10;
+  StopEngine();
+  StartEngine();
+  std::string pool = NewPool(PlacementPolicy::kBinpack);
+  std::string doomed = NewWorker(pool, 5);
+  std::string eval = Submit(pool, 5);
+  ASSERT_EQ(EvalOf(pool, eval).worker_id, doomed);
+
+  clock_.Advance(5'000);
+  std::string survivor = NewWorker(pool, 5);  // registered later: lives longer
+  clock_.Advance(5'000);  // doomed's TTL passes; its alloc's (30 s) has not
+  Sweep();
+
+  auto gone = Call(&Service::DescribeWorker, WorkerRequest{pool, doomed});
+  EXPECT_EQ(gone.status().code(), Code::kWorkerNotFound);
+  EvalDescription moved = EvalOf(pool, eval);
+  EXPECT_EQ(moved.state, "placed");
+  EXPECT_EQ(moved.worker_id, survivor);
+  EXPECT_EQ(moved.attempt, 2);
+  ASSERT_EQ(moved.history.size(), 2u);
+  EXPECT_EQ(moved.history[0].reason, "worker expired");
+  EXPECT_EQ(PoolOf(pool).workers, 1);
+  ExpectCapacityInvariant(pool);
+}
+
+TEST_F(ExpiryTest, ReplicaExpiresWithoutHeartbeatsListingIt) {
+  options_.replica_ttl = 5;
+  StopEngine();
+  StartEngine();
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 10);
+  ASSERT_TRUE(Heartbeat(pool, worker, {"d1", "d2"}).ok());
+  clock_.Advance(3'000);
+  ASSERT_TRUE(Heartbeat(pool, worker, {"d2"}).ok());  // d1 no longer listed
+  clock_.Advance(2'000);
+  Sweep();
+  EXPECT_EQ(WorkerOf(pool, worker).datasets, std::vector<std::string>{"d2"});
+
+  std::string on_d1 = Submit(pool, 1, "d1");
+  ASSERT_EQ(EvalOf(pool, on_d1).history.size(), 1u);
+  EXPECT_FALSE(EvalOf(pool, on_d1).history[0].locality);
+  std::string on_d2 = Submit(pool, 1, "d2");
+  EXPECT_TRUE(EvalOf(pool, on_d2).history[0].locality);
+}
+
+TEST_F(ExpiryTest, DisbandedPoolIsDeletedAfterPoolTtl) {
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 2);
+  std::string placed = Submit(pool, 2);
+  std::string pending = Submit(pool, 2);  // blocked: no room
+  ASSERT_EQ(EvalOf(pool, pending).state, "pending");
+
+  ASSERT_TRUE(Call(&Service::DisbandPool, PoolRequest{pool, {}}).ok());
+  ASSERT_TRUE(Call(&Service::DisbandPool, PoolRequest{pool, {}}).ok());  // no-op
+  EXPECT_EQ(EvalOf(pool, pending).state, "dead");
+  EXPECT_TRUE(PoolOf(pool).disbanded);
+  ScheduleEvalRequest late;
+  late.pool_id = pool;
+  late.eval.size = 1;
+  EXPECT_EQ(Call(&Service::ScheduleEval, late).status().code(), Code::kPoolDisbanded);
+  EXPECT_EQ(Call(&Service::RegisterWorker, RegisterWorkerRequest{pool, 1}).status().code(),
+            Code::kPoolDisbanded);
+
+  // Its live alloc may still be heart-beaten and completed; its eval is not placed again.
+  std::string alloc = EvalOf(pool, placed).alloc_id;
+  ASSERT_TRUE(Heartbeat(pool, worker, {}, {alloc}).ok());
+  CompleteAllocRequest done;
+  done.pool_id = pool;
+  done.alloc_id = alloc;
+  done.exit_code = 0;
+  ASSERT_TRUE(Call(&Service::CompleteAlloc, done).ok());
+  EXPECT_EQ(EvalOf(pool, placed).state, "completed");
+
+  clock_.Advance(options_.pool_ttl * 1000 - 1);
+  Sweep();
+  EXPECT_TRUE(Call(&Service::DescribePool, PoolRequest{pool, {}}).ok());
+  clock_.Advance(1);
+  Sweep();
+  EXPECT_EQ(Call(&Service::DescribePool, PoolRequest{pool, {}}).status().code(),
+            Code::kPoolNotFound);
+  EXPECT_EQ(Call(&Service::DescribeEval, EvalRequest{pool, placed}).status().code(),
+            Code::kPoolNotFound);
+}
+
+TEST_F(ExpiryTest, HeartbeatListingAnAllocKeepsItAlive) {
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 10);
+  std::string eval = Submit(pool, 3);
+  std::string alloc = EvalOf(pool, eval).alloc_id;
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(20'000);
+    ASSERT_TRUE(Heartbeat(pool, worker, {}, {alloc}).ok());
+    Sweep();
+  }
+  EXPECT_EQ(EvalOf(pool, eval).alloc_id, alloc);
+  EXPECT_EQ(EvalOf(pool, eval).attempt, 1);
+}
+
+TEST_F(ExpiryTest, RestartGivesEveryoneAFullTtl) {
+  options_.worker_ttl = 10;
+  StopEngine();
+  StartEngine();
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 10);
+  std::string eval = Submit(pool, 3);
+  StopEngine();
+  clock_.Advance(60'000);  // lined was down far longer than every TTL
+  StartEngine();
+  Sweep();
+  EXPECT_EQ(WorkerOf(pool, worker).worker_id, worker);
+  EXPECT_EQ(EvalOf(pool, eval).attempt, 1);
+  clock_.Advance(10'000);
+  Sweep();
+  EXPECT_EQ(Call(&Service::DescribeWorker, WorkerRequest{pool, worker}).status().code(),
+            Code::kWorkerNotFound);
+}
+
+}  // namespace
+}  // namespace line::testing
