@@ -47,18 +47,23 @@ PoolSnapshot::PoolSnapshot(PlacementPolicy policy, const std::vector<Worker>& ca
   std::sort(pairs.begin(), pairs.end());
   pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
 
+  // held_ lists each worker's replicas contiguously (pairs are sorted by worker).
   held_begin_.assign(ids_.size() + 1, 0);
-  held_.reserve(pairs.size());
-  size_t next = 0;
-  for (uint32_t w = 0; w < ids_.size(); ++w) {
-    held_begin_[w] = static_cast<uint32_t>(held_.size());
-    for (; next < pairs.size() && pairs[next].first == w; ++next) {
-      const uint32_t dataset = pairs[next].second;
-      Index& holders = holders_[dataset];
-      held_.push_back(Held{dataset, holders.insert(Entry{free_[w], w}).first});
-    }
+  for (const auto& [w, dataset] : pairs) ++held_begin_[w + 1];
+  for (size_t w = 0; w < ids_.size(); ++w) held_begin_[w + 1] += held_begin_[w];
+  held_.resize(pairs.size());
+  // Fill one dataset's index at a time so its nodes are allocated next to each other: a
+  // placement then walks a few compact trees instead of nodes scattered over the whole heap.
+  std::vector<uint32_t> by_dataset(pairs.size());
+  for (uint32_t k = 0; k < by_dataset.size(); ++k) by_dataset[k] = k;
+  std::stable_sort(by_dataset.begin(), by_dataset.end(),
+                   [&](uint32_t a, uint32_t b) { return pairs[a].second < pairs[b].second; });
+  for (uint32_t k : by_dataset) {
+    const auto [w, dataset] = pairs[k];
+    held_[k] = Held{dataset, false, holders_[dataset].insert(Entry{free_[w], w}).first};
   }
-  held_begin_[ids_.size()] = static_cast<uint32_t>(held_.size());
+  dirty_.resize(holders_.size());
+  for (size_t d = 0; d < holders_.size(); ++d) dirty_[d].reserve(holders_[d].size());
 }
 
 PoolSnapshot::Index::iterator PoolSnapshot::Best(Index& index, int64_t size) const {
@@ -80,6 +85,17 @@ PoolSnapshot::Index::iterator PoolSnapshot::Rekey(Index& index, Index::iterator 
   return index.insert(std::move(node)).position;
 }
 
+void PoolSnapshot::Sync(uint32_t dataset) {
+  std::vector<uint32_t>& dirty = dirty_[dataset];
+  Index& holders = holders_[dataset];
+  for (uint32_t h : dirty) {
+    Held& held = held_[h];
+    held.pos = Rekey(holders, held.pos, free_[held.pos->worker]);
+    held.dirty = false;
+  }
+  dirty.clear();  // keeps its capacity
+}
+
 std::optional<PlacementChoice> PoolSnapshot::Place(std::string_view dataset_id, int64_t size) {
   if (size < 1) return std::nullopt;
 
@@ -89,6 +105,7 @@ std::optional<PlacementChoice> PoolSnapshot::Place(std::string_view dataset_id, 
   if (!dataset_id.empty()) {
     // Exact lookup by the whole id: "d1" finds only "d1", never "d10".
     if (auto d = dataset_of_.find(dataset_id); d != dataset_of_.end()) {
+      Sync(d->second);
       Index& holders = holders_[d->second];
       chosen = Best(holders, size);
       if (chosen != holders.end()) {
@@ -108,7 +125,9 @@ std::optional<PlacementChoice> PoolSnapshot::Place(std::string_view dataset_id, 
   pool_pos_[w] = Rekey(pool_, pool_pos_[w], free);
   for (uint32_t h = held_begin_[w]; h < held_begin_[w + 1]; ++h) {
     Held& held = held_[h];
-    held.pos = Rekey(holders_[held.dataset], held.pos, free);
+    if (held.dirty) continue;
+    held.dirty = true;
+    dirty_[held.dataset].push_back(h);
   }
   return PlacementChoice{ids_[w], locality};
 }
