@@ -1,0 +1,516 @@
+#include "api/http_server.h"
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "api/status_http.h"
+#include "common/log.h"
+
+namespace line {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// How long a response write may take before the connection is given up.
+constexpr auto kWriteTimeout = std::chrono::seconds(30);
+// After an error response that left request bytes unread, how long to keep reading (and
+// discarding) them so that closing does not reset the connection before the client has read
+// the response.
+constexpr auto kLingerTimeout = std::chrono::seconds(1);
+
+// Shared by the server and every Responder. While `open`, the io_context is alive and posting
+// to it is allowed; Stop() closes it before stopping the io_context, so a Responder called late
+// (even after the server is destroyed) does nothing.
+struct Gate {
+  std::mutex mu;
+  bool open = true;
+};
+
+// Splits "host:port" / "[v6]:port" into an endpoint.
+Result<tcp::endpoint> ParseListen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::InvalidInput("listen address must be host:port, got \"" + listen + "\"");
+  }
+  std::string host = listen.substr(0, colon);
+  std::string port_text = listen.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  if (host == "localhost") host = "127.0.0.1";
+  int port = -1;
+  if (!port_text.empty() && port_text.size() <= 5 &&
+      port_text.find_first_not_of("0123456789") == std::string::npos) {
+    port = std::stoi(port_text);
+  }
+  if (port < 0 || port > 65535) {
+    return Status::InvalidInput("listen port must be 0 to 65535, got \"" + listen + "\"");
+  }
+  boost::system::error_code ec;
+  asio::ip::address address = asio::ip::make_address(host, ec);
+  if (ec) {
+    return Status::InvalidInput("listen host must be an IP address or localhost, got \"" +
+                                listen + "\"");
+  }
+  return tcp::endpoint(address, static_cast<uint16_t>(port));
+}
+
+}  // namespace
+
+class Session;
+
+// The server's state, shared with its sessions (ServerCore is private to HttpServer).
+struct ServerCore {
+  explicit ServerCore(HttpServerOptions o) : options(std::move(o)) {}
+
+  struct Route {
+    std::string method;
+    Handler handler;
+  };
+
+  void DoAccept();
+  void OnAccept(boost::system::error_code ec, tcp::socket socket);
+  // Adds a new session to the registry; false once stopping (the caller then closes it).
+  bool Register(const std::shared_ptr<Session>& session);
+  void Unregister(uint64_t id);
+
+  // Constant after Start().
+  const HttpServerOptions options;
+  std::map<std::string, Route, std::less<>> routes;
+
+  // Declared first among the Asio objects so that it is destroyed last: sockets and timers
+  // must go before their io_context.
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  asio::strand<asio::io_context::executor_type> accept_strand = asio::make_strand(ioc);
+  tcp::acceptor acceptor{accept_strand};
+  asio::steady_timer accept_retry{accept_strand};
+  uint64_t next_session_id = 1;  // acceptor strand only
+  std::vector<std::thread> threads;
+  std::shared_ptr<Gate> gate = std::make_shared<Gate>();
+  int port = 0;
+  bool started = false;  // controlling thread only
+  bool stopped = false;  // controlling thread only
+
+  std::mutex mu;
+  std::condition_variable sessions_empty;
+  bool stopping = false;                                           // guarded by mu
+  std::unordered_map<uint64_t, std::shared_ptr<Session>> sessions;  // guarded by mu
+};
+
+// One connection. Everything but the Responder runs on the connection's strand, so the state
+// needs no lock. Owned by the server's registry while open, and by its pending operations.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(ServerCore* server, uint64_t id, tcp::socket socket)
+      : server_(server), id_(id), stream_(std::move(socket)) {}
+
+  void Start() {
+    if (!server_->Register(shared_from_this())) {
+      boost::system::error_code ec;
+      stream_.socket().close(ec);
+      state_ = State::kClosed;
+      return;
+    }
+    DoRead();
+  }
+
+  // The server is stopping: an idle connection closes now, a busy one after its response.
+  void OnServerStop() {
+    stopping_ = true;
+    if (state_ == State::kReading) Close();
+  }
+
+  // Shutdown ran out of patience: close whatever the state.
+  void ForceClose() { Close(); }
+
+  // Writes the response to the request being handled (from a Responder, via the strand).
+  void Deliver(HttpResponse response) {
+    if (state_ != State::kHandling) return;  // closed meanwhile
+    state_ = State::kWriting;
+    bool keep_alive = keep_alive_ && !stopping_ && !close_after_response_;
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(response.status), version_);
+    res->set(http::field::server, "line");
+    res->set(http::field::content_type, response.content_type);
+    if (response.content_type == "application/json" &&
+        (response.body.empty() || response.body.back() != '\n')) {
+      response.body.push_back('\n');
+    }
+    res->body() = std::move(response.body);
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    response_ = res;
+    stream_.expires_after(kWriteTimeout);
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                        self->OnWrite(keep_alive, ec);
+                      });
+  }
+
+  asio::any_io_executor executor() { return stream_.get_executor(); }
+  uint64_t id() const { return id_; }
+
+ private:
+  enum class State { kReading, kHandling, kWriting, kClosed };
+
+  // Calls Session::Deliver through the strand, at most once; answers 500 if dropped uncalled.
+  struct ResponderState {
+    std::weak_ptr<Session> session;
+    std::shared_ptr<Gate> gate;
+    std::atomic<bool> called{false};
+
+    ~ResponderState() {
+      if (!called.load()) {
+        Send(ErrorResponse(Status::Internal("the request was dropped without a response"),
+                           "responder"));
+      }
+    }
+    void Send(HttpResponse response) {
+      if (called.exchange(true)) return;
+      std::lock_guard<std::mutex> lock(gate->mu);
+      if (!gate->open) return;
+      std::shared_ptr<Session> s = session.lock();
+      if (s == nullptr) return;
+      asio::post(s->executor(), [s, response = std::move(response)]() mutable {
+        s->Deliver(std::move(response));
+      });
+    }
+  };
+
+  void DoRead() {
+    if (stopping_) {
+      Close();
+      return;
+    }
+    state_ = State::kReading;
+    parser_.emplace();
+    parser_->body_limit(server_->options.max_body_bytes);
+    stream_.expires_after(server_->options.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->OnReadHeader(ec);
+                            });
+  }
+
+  void OnReadHeader(beast::error_code ec) {
+    if (state_ == State::kClosed) return;
+    if (ec) {
+      OnReadError(ec);
+      return;
+    }
+    // curl and others wait (up to a second) for "100 Continue" before sending a larger body.
+    auto expect = parser_->get().find(http::field::expect);
+    if (expect != parser_->get().end() && beast::iequals(expect->value(), "100-continue") &&
+        !parser_->is_done()) {
+      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                          if (self->state_ == State::kClosed) return;
+                          if (ec) {
+                            self->Close();
+                            return;
+                          }
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnRead(ec);
+                     });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      Reject(Status(Code::kPayloadTooLarge,
+                    "request body is larger than the limit of " +
+                        std::to_string(server_->options.max_body_bytes) + " bytes"));
+    } else if (&ec.category() == &http::make_error_code(http::error::bad_target).category() &&
+               ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      Reject(Status::InvalidInput("malformed HTTP request: " + ec.message()));
+    } else {
+      Close();  // the client left, timed out, or the server is closing the connection
+    }
+  }
+
+  // Answers a request that could not be read whole, then closes the connection.
+  void Reject(Status status) {
+    state_ = State::kHandling;
+    close_after_response_ = true;
+    Deliver(ErrorResponse(status, "http"));
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (state_ == State::kClosed) return;
+    if (ec) {
+      OnReadError(ec);
+      return;
+    }
+    state_ = State::kHandling;
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    std::string_view target = req.target();
+    request.path = std::string(target.substr(0, target.find('?')));
+    request.body = std::move(req.body());
+    parser_.reset();
+
+    auto route = server_->routes.find(request.path);
+    if (route == server_->routes.end()) {
+      Deliver(ErrorResponse(Status(Code::kNotFound, "no such path: " + request.path), "http"));
+      return;
+    }
+    if (route->second.method != request.method) {
+      Deliver(ErrorResponse(Status(Code::kMethodNotAllowed,
+                                   request.path + " takes " + route->second.method + ", got " +
+                                       request.method),
+                            "http"));
+      return;
+    }
+    auto state = std::make_shared<ResponderState>();
+    state->session = weak_from_this();
+    state->gate = server_->gate;
+    Responder respond = [state](HttpResponse response) { state->Send(std::move(response)); };
+    try {
+      route->second.handler(std::move(request), std::move(respond));
+    } catch (const std::exception& e) {
+      // Handlers report errors through the Responder; an exception here is a bug.
+      state->Send(ErrorResponse(Status::Internal(e.what()), route->first));
+    }
+  }
+
+  void OnWrite(bool keep_alive, beast::error_code ec) {
+    response_.reset();
+    if (state_ == State::kClosed) return;
+    if (ec) {
+      Close();
+      return;
+    }
+    if (close_after_response_) {
+      Linger();
+      return;
+    }
+    if (!keep_alive) {
+      Close();
+      return;
+    }
+    DoRead();
+  }
+
+  // Half-closes, then discards what the client still sends until it closes or kLingerTimeout.
+  void Linger() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(kLingerTimeout);
+    Drain();
+  }
+
+  void Drain() {
+    stream_.async_read_some(asio::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec || self->state_ == State::kClosed) {
+                                self->Close();
+                                return;
+                              }
+                              self->Drain();
+                            });
+  }
+
+  void Close() {
+    if (state_ == State::kClosed) return;
+    state_ = State::kClosed;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+    server_->Unregister(id_);
+  }
+
+  ServerCore* const server_;  // outlives every open session (Stop() waits for them)
+  const uint64_t id_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http::response<http::string_body>> response_;  // alive while being written
+  State state_ = State::kReading;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+  bool stopping_ = false;
+  bool close_after_response_ = false;
+  std::array<char, 16 * 1024> drain_{};
+};
+
+struct HttpServer::Impl : ServerCore {
+  using ServerCore::ServerCore;
+};
+
+void ServerCore::DoAccept() {
+  acceptor.async_accept(asio::make_strand(ioc),
+                        [this](boost::system::error_code ec, tcp::socket socket) {
+                          OnAccept(ec, std::move(socket));
+                        });
+}
+
+void ServerCore::OnAccept(boost::system::error_code ec, tcp::socket socket) {
+  if (!acceptor.is_open() || ec == asio::error::operation_aborted) return;
+  if (ec) {
+    // Typically out of file descriptors: back off instead of spinning on the error.
+    spdlog::warn("http accept failed: {}", ec.message());
+    accept_retry.expires_after(std::chrono::milliseconds(100));
+    accept_retry.async_wait([this](boost::system::error_code wait_ec) {
+      if (!wait_ec && acceptor.is_open()) DoAccept();
+    });
+    return;
+  }
+  boost::system::error_code opt_ec;
+  socket.set_option(tcp::no_delay(true), opt_ec);
+  auto session = std::make_shared<Session>(this, next_session_id++, std::move(socket));
+  asio::dispatch(session->executor(), [session] { session->Start(); });
+  DoAccept();
+}
+
+bool ServerCore::Register(const std::shared_ptr<Session>& session) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (stopping) return false;
+  sessions.emplace(session->id(), session);
+  return true;
+}
+
+void ServerCore::Unregister(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu);
+  sessions.erase(id);
+  if (sessions.empty()) sessions_empty.notify_all();
+}
+
+HttpServer::HttpServer(HttpServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Handle(std::string_view method, std::string path, Handler handler) {
+  impl_->routes[std::move(path)] = ServerCore::Route{std::string(method), std::move(handler)};
+}
+
+int HttpServer::port() const { return impl_->port; }
+
+Status HttpServer::Start() {
+  Impl& s = *impl_;
+  if (s.started) return Status::Internal("HttpServer started twice");
+  LINE_ASSIGN_OR_RETURN(tcp::endpoint endpoint, ParseListen(s.options.listen));
+  boost::system::error_code ec;
+  auto fail = [&](const char* what) {
+    boost::system::error_code ignored;
+    s.acceptor.close(ignored);
+    return Status::Unavailable(std::string("cannot ") + what + " " + s.options.listen + ": " +
+                               ec.message());
+  };
+  s.acceptor.open(endpoint.protocol(), ec);
+  if (ec) return fail("open a socket for");
+  s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (ec) return fail("set options to listen on");
+  s.acceptor.bind(endpoint, ec);
+  if (ec) return fail("bind");
+  s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen on");
+  s.port = s.acceptor.local_endpoint(ec).port();
+  s.started = true;
+  s.work.emplace(asio::make_work_guard(s.ioc));
+  asio::post(s.accept_strand, [&s] { s.DoAccept(); });
+  int n = std::max(1, s.options.io_threads);
+  for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
+  return Status::Ok();
+}
+
+void HttpServer::Stop() {
+  Impl& s = *impl_;
+  if (s.stopped) return;
+  s.stopped = true;
+  if (!s.started) return;
+
+  // 1. Stop accepting; wait until the acceptor is closed so no session starts after this.
+  std::promise<void> acceptor_closed;
+  asio::post(s.accept_strand, [&s, &acceptor_closed] {
+    boost::system::error_code ec;
+    s.acceptor.close(ec);
+    s.accept_retry.cancel();
+    acceptor_closed.set_value();
+  });
+  acceptor_closed.get_future().wait();
+
+  // 2. Close idle connections; busy ones close after their response.
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.stopping = true;
+    for (auto& [id, session] : s.sessions) open.push_back(session);
+  }
+  for (auto& session : open) {
+    asio::post(session->executor(), [session] { session->OnServerStop(); });
+  }
+  open.clear();
+
+  // 3. Wait for in-flight requests, then give up on the rest.
+  {
+    std::unique_lock<std::mutex> lock(s.mu);
+    if (!s.sessions_empty.wait_for(lock, s.options.shutdown_timeout,
+                                   [&s] { return s.sessions.empty(); })) {
+      spdlog::warn("http shutdown: closing {} connections with requests still in flight",
+                   s.sessions.size());
+      for (auto& [id, session] : s.sessions) open.push_back(session);
+    }
+  }
+  for (auto& session : open) {
+    asio::post(session->executor(), [session] { session->ForceClose(); });
+  }
+  open.clear();
+  {
+    // ForceClose runs promptly on the io threads; the bound only guards against a handler
+    // that never returns.
+    std::unique_lock<std::mutex> lock(s.mu);
+    s.sessions_empty.wait_for(lock, std::chrono::seconds(5), [&s] { return s.sessions.empty(); });
+  }
+
+  // 4. No Responder may post from here on; then stop the io threads.
+  {
+    std::lock_guard<std::mutex> lock(s.gate->mu);
+    s.gate->open = false;
+  }
+  s.work.reset();
+  s.ioc.stop();
+  for (auto& t : s.threads) t.join();
+  s.threads.clear();
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.sessions.clear();
+}
+
+}  // namespace line
