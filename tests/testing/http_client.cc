@@ -232,7 +232,7 @@ HttpResponse HttpClient::Request(std::string_view method, std::string_view path,
   }
 }
 
-HttpResponse HttpClient::Post(std::string_view path, std::string_view body) {
+HttpResponse HttpClient::PostRaw(std::string_view path, std::string_view body) {
   return Request("POST", path, body);
 }
 

@@ -41,8 +41,9 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  HttpResponse Post(std::string_view path, std::string_view body);
   HttpResponse Post(std::string_view path, const boost::json::value& body);
+  // The body as given, e.g. malformed JSON.
+  HttpResponse PostRaw(std::string_view path, std::string_view body);
   HttpResponse Get(std::string_view path);
   // Any method; used by tests of the server's method and framing handling.
   HttpResponse Request(std::string_view method, std::string_view path, std::string_view body);

@@ -1,0 +1,196 @@
+// SIGKILL mid-load: several client threads submit evals (batches, and single evals with
+// idempotency keys) while workers receive and complete some of them; lined is killed without
+// warning and restarted on the same store. SPEC's invariants must hold afterwards: every
+// acknowledged eval is still there exactly once, idempotency keys still find their evals, no
+// eval is in two live allocs, and capacity balances.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "testing/e2e.h"
+#include "testing/simulated_worker.h"
+
+namespace line::testing {
+namespace {
+
+constexpr size_t kAcknowledgedBeforeKill = 2000;
+constexpr int kBatchSubmitters = 2;
+constexpr int kKeyedSubmitters = 2;
+constexpr int kBatchSize = 25;
+
+// What the clients were told before the crash.
+struct Acknowledged {
+  std::mutex mu;
+  std::set<std::string> eval_ids;                        // every id answered with 200
+  std::map<std::string, json::object> keyed_requests;    // idempotency key -> its request
+  std::map<std::string, std::string> eval_id_by_key;     // idempotency key -> its eval id
+  std::atomic<size_t> count{0};
+};
+
+int64_t SizeOf(int i) { return 1 + i % 3; }
+
+void SubmitBatches(int port, const std::string& pool_id, int thread, std::atomic<bool>* stop,
+                   Acknowledged* acked) {
+  HttpClient client("127.0.0.1", port);
+  for (int batch = 0; !*stop; ++batch) {
+    json::array evals;
+    for (int i = 0; i < kBatchSize; ++i) {
+      evals.push_back(json::object{{"dataset_id", "d" + std::to_string(i % 4)},
+                                   {"size", SizeOf(i)},
+                                   {"payload", {{"thread", thread}, {"batch", batch}, {"i", i}}}});
+    }
+    HttpResponse r = client.Post("/ScheduleEvals",
+                                 json::value{{"pool_id", pool_id}, {"evals", evals}});
+    if (r.status == 0) return;  // lined is gone
+    ASSERT_EQ(r.status, 200) << r.Describe();
+    std::vector<std::string> ids = Strings(Arr(Obj(r.Json()), "eval_ids"));
+    ASSERT_EQ(ids.size(), static_cast<size_t>(kBatchSize)) << r.body;
+    std::lock_guard lock(acked->mu);
+    acked->eval_ids.insert(ids.begin(), ids.end());
+    acked->count += ids.size();
+  }
+}
+
+void SubmitKeyed(int port, const std::string& pool_id, int thread, std::atomic<bool>* stop,
+                 Acknowledged* acked) {
+  HttpClient client("127.0.0.1", port);
+  for (int i = 0; !*stop; ++i) {
+    std::string key = "crash-" + std::to_string(thread) + "-" + std::to_string(i);
+    json::object request = {{"pool_id", pool_id},
+                            {"dataset_id", "d" + std::to_string(i % 4)},
+                            {"size", SizeOf(i)},
+                            {"payload", {{"key", key}}},
+                            {"idempotency_key", key}};
+    HttpResponse r = client.Post("/ScheduleEval", request);
+    if (r.status == 0) return;
+    ASSERT_EQ(r.status, 200) << r.Describe();
+    std::string eval_id = Str(Obj(r.Json()), "eval_id");
+    std::lock_guard lock(acked->mu);
+    acked->eval_ids.insert(eval_id);
+    acked->keyed_requests[key] = request;
+    acked->eval_id_by_key[key] = eval_id;
+    ++acked->count;
+  }
+}
+
+class CrashTest : public LinedTest {};
+
+TEST_F(CrashTest, AcknowledgedEvalsSurviveSigkillMidLoad) {
+  std::string pool_id = CreatePool();
+  std::vector<std::unique_ptr<SimulatedWorker>> workers;
+  for (int i = 0; i < 3; ++i) {
+    SimulatedWorkerOptions options;
+    options.pool_id = pool_id;
+    options.worker_id = RegisterWorker(pool_id, 20);
+    options.datasets = {"d" + std::to_string(i)};
+    options.complete_every = 2;  // half completed, half held live across the crash
+    workers.push_back(std::make_unique<SimulatedWorker>(lined_->port(), options));
+  }
+
+  Acknowledged acked;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> submitters;
+  for (int t = 0; t < kBatchSubmitters; ++t) {
+    submitters.emplace_back(SubmitBatches, lined_->port(), pool_id, t, &stop, &acked);
+  }
+  for (int t = 0; t < kKeyedSubmitters; ++t) {
+    submitters.emplace_back(SubmitKeyed, lined_->port(), pool_id, t, &stop, &acked);
+  }
+
+  bool loaded = Eventually([&] { return acked.count >= kAcknowledgedBeforeKill; },
+                           std::chrono::minutes(2));
+  // Killed while the submitters and workers are still at it.
+  int killed = lined_->Kill(SIGKILL);
+  stop = true;
+  for (std::thread& t : submitters) t.join();
+  for (auto& w : workers) w->Stop();
+  ASSERT_TRUE(loaded) << "only " << acked.count << " evals acknowledged in 2 minutes";
+  EXPECT_EQ(killed, 128 + SIGKILL);
+
+  std::set<std::string> completed_before;
+  for (const auto& w : workers) {
+    EXPECT_TRUE(w->errors().empty()) << w->errors().front();
+    std::vector<std::string> c = w->completed();
+    completed_before.insert(c.begin(), c.end());
+  }
+  EXPECT_FALSE(completed_before.empty()) << "the workers completed nothing before the crash";
+
+  Status restarted = lined_->Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted.message();
+  client().Disconnect();
+
+  // Every acknowledged eval is still there, in a state SPEC allows; completions stay completed.
+  std::lock_guard lock(acked.mu);
+  std::cerr << "crash test: " << acked.eval_ids.size() << " evals acknowledged ("
+            << acked.eval_id_by_key.size() << " keyed), " << completed_before.size()
+            << " completed before SIGKILL\n";
+  ASSERT_GE(acked.eval_ids.size(), kAcknowledgedBeforeKill);
+  size_t missing = 0;
+  for (const std::string& eval_id : acked.eval_ids) {
+    HttpResponse r = client().Post("/DescribeEval",
+                                   json::value{{"pool_id", pool_id}, {"eval_id", eval_id}});
+    if (r.status != 200) {
+      if (++missing <= 10) ADD_FAILURE() << "acknowledged eval " << eval_id << " lost: "
+                                         << r.Describe();
+      continue;
+    }
+    std::string state = Str(Obj(r.Json()), "state");
+    EXPECT_TRUE(state == "pending" || state == "placed" || state == "completed" ||
+                state == "dead")
+        << eval_id << " is " << state;
+    if (completed_before.count(eval_id)) {
+      EXPECT_EQ(state, "completed") << "acknowledged completion of " << eval_id << " lost";
+    }
+  }
+  EXPECT_EQ(missing, 0u) << "acknowledged evals lost in the crash";
+
+  // ListEvals has every acknowledged eval once and no duplicate ids.
+  Result<std::vector<json::object>> listed =
+      ListAll(client(), "/ListEvals", {{"pool_id", pool_id}}, "evals");
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  std::set<std::string> listed_ids;
+  for (const json::object& e : *listed) {
+    EXPECT_TRUE(listed_ids.insert(Str(e, "eval_id")).second)
+        << "ListEvals lists " << Str(e, "eval_id") << " twice";
+  }
+  for (const std::string& eval_id : acked.eval_ids) {
+    EXPECT_TRUE(listed_ids.count(eval_id)) << eval_id << " missing from ListEvals";
+  }
+  json::object pool = DescribePool(pool_id);
+  EXPECT_EQ(Int(pool, "pending_evals") + Int(pool, "live_allocs") +
+                static_cast<int64_t>(std::count_if(
+                    listed->begin(), listed->end(),
+                    [](const json::object& e) { return Str(e, "state") == "completed"; })) +
+                Int(pool, "dead_letters"),
+            static_cast<int64_t>(listed->size()))
+      << "every eval is pending, placed (one live alloc each), completed or dead: "
+      << json::serialize(pool);
+
+  // Resubmitting an acknowledged key finds the same eval and creates nothing.
+  for (const auto& [key, request] : acked.keyed_requests) {
+    json::object again = Call("/ScheduleEval", request);
+    EXPECT_EQ(Str(again, "eval_id"), acked.eval_id_by_key[key]) << "key " << key;
+  }
+  Result<std::vector<json::object>> relisted =
+      ListAll(client(), "/ListEvals", {{"pool_id", pool_id}}, "evals");
+  ASSERT_TRUE(relisted.ok()) << relisted.status().message();
+  EXPECT_EQ(relisted->size(), listed->size()) << "resubmitted keys created new evals";
+
+  ASSERT_TRUE(WaitForQuiescence(client(), pool_id));
+  EXPECT_TRUE(CheckNoEvalInTwoLiveAllocs(client(), pool_id));
+  EXPECT_TRUE(CheckCapacityInvariant(client(), pool_id));
+
+  // And the restarted server keeps working.
+  std::string after = ScheduleEval(pool_id, 1);
+  EXPECT_EQ(after.size(), 20u);
+}
+
+}  // namespace
+}  // namespace line::testing
