@@ -1,0 +1,356 @@
+// HttpServer over real sockets: routing errors, limits, keep-alive and pipelining, replies from
+// other threads, and graceful shutdown.
+#include "api/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "api/raw_http.h"
+
+namespace line {
+namespace {
+
+using testing::RawConnection;
+using testing::RawResponse;
+using testing::RequestText;
+using namespace std::chrono_literals;
+
+std::string Code(const RawResponse& r) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(r.body, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("code")) return "";
+  return std::string(v.as_object().at("code").as_string());
+}
+
+// Responders parked by the /Slow handler, for a test to answer from its own thread.
+class Parking {
+ public:
+  void Park(Responder r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    parked_.push_back(std::move(r));
+    cv_.notify_all();
+  }
+  std::optional<Responder> Take(std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [this] { return !parked_.empty(); })) return std::nullopt;
+    Responder r = std::move(parked_.front());
+    parked_.erase(parked_.begin());
+    return r;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Responder> parked_;
+};
+
+HttpResponse Json(std::string body, int status = 200) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  // Starts a server with /Echo (answers the body inside JSON at once), /Slow (parks the
+  // responder), /Twice (answers twice), /Drop (never answers) and GET /Get.
+  void StartServer(HttpServerOptions options = {}) {
+    options.listen = "127.0.0.1:0";
+    server_ = std::make_unique<HttpServer>(options);
+    server_->Handle("POST", "/Echo", [](HttpRequest req, Responder respond) {
+      boost::json::object o;
+      o["body"] = req.body;
+      o["method"] = req.method;
+      respond(Json(boost::json::serialize(o)));
+    });
+    server_->Handle("POST", "/Slow", [this](HttpRequest req, Responder respond) {
+      parking_.Park(std::move(respond));
+    });
+    server_->Handle("POST", "/Twice", [](HttpRequest req, Responder respond) {
+      respond(Json(R"({"n":1})"));
+      respond(Json(R"({"n":2})"));
+    });
+    server_->Handle("POST", "/Drop", [](HttpRequest req, Responder respond) {});
+    server_->Handle("GET", "/Get", [](HttpRequest req, Responder respond) {
+      respond(Json(R"({"got":true})"));
+    });
+    ASSERT_TRUE(server_->Start().ok());
+    port_ = server_->port();
+  }
+
+  std::unique_ptr<HttpServer> server_;
+  Parking parking_;
+  int port_ = 0;
+};
+
+TEST_F(HttpServerTest, ListensOnAChosenPort) {
+  StartServer();
+  EXPECT_GT(port_, 0);
+  RawConnection c(port_);
+  ASSERT_TRUE(c.connected());
+  EXPECT_EQ(c.Request("POST", "/Echo", "{}").status, 200);
+}
+
+TEST_F(HttpServerTest, StartFailsOnABadOrBusyAddress) {
+  StartServer();
+  HttpServerOptions busy;
+  busy.listen = "127.0.0.1:" + std::to_string(port_);
+  HttpServer second(busy);
+  Status s = second.Start();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(busy.listen), std::string::npos) << s.ToString();
+
+  HttpServerOptions bad;
+  bad.listen = "nonsense";
+  HttpServer third(bad);
+  EXPECT_EQ(third.Start().code(), Code::kInvalidInput);
+  bad.listen = "127.0.0.1:99999";
+  HttpServer fourth(bad);
+  EXPECT_EQ(fourth.Start().code(), Code::kInvalidInput);
+}
+
+TEST_F(HttpServerTest, JsonResponsesEndWithNewlineAndSayJson) {
+  StartServer();
+  RawConnection c(port_);
+  RawResponse r = c.Request("POST", "/Echo", R"({"a":1})");
+  ASSERT_EQ(r.status, 200) << r.Describe();
+  EXPECT_EQ(r.Header("content-type"), "application/json");
+  ASSERT_FALSE(r.body.empty());
+  EXPECT_EQ(r.body.back(), '\n');
+  EXPECT_EQ(r.body, R"({"body":"{\"a\":1}","method":"POST"})" "\n");
+
+  RawResponse missing = c.Request("POST", "/Nope", "{}");
+  EXPECT_EQ(missing.Header("content-type"), "application/json");
+  EXPECT_EQ(missing.body.back(), '\n');
+}
+
+TEST_F(HttpServerTest, UnknownPathIs404NotFound) {
+  StartServer();
+  RawConnection c(port_);
+  RawResponse r = c.Request("POST", "/Nope", "{}");
+  EXPECT_EQ(r.status, 404) << r.Describe();
+  EXPECT_EQ(Code(r), "NotFound");
+  EXPECT_NE(r.body.find("/Nope"), std::string::npos);
+  // The connection stays usable after an error answer.
+  EXPECT_EQ(c.Request("POST", "/Echo", "{}").status, 200);
+}
+
+TEST_F(HttpServerTest, OtherMethodOnAKnownPathIs405) {
+  StartServer();
+  RawConnection c(port_);
+  RawResponse get = c.Request("GET", "/Echo", "");
+  EXPECT_EQ(get.status, 405) << get.Describe();
+  EXPECT_EQ(Code(get), "MethodNotAllowed");
+  RawResponse post = c.Request("POST", "/Get", "{}");
+  EXPECT_EQ(post.status, 405) << post.Describe();
+  EXPECT_EQ(c.Request("GET", "/Get", "").status, 200);
+}
+
+TEST_F(HttpServerTest, QueryStringIsNotPartOfThePath) {
+  StartServer();
+  RawConnection c(port_);
+  EXPECT_EQ(c.Request("POST", "/Echo?x=1", "{}").status, 200);
+}
+
+TEST_F(HttpServerTest, BodyOverTheLimitIs413AndClosesTheConnection) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1024;
+  StartServer(options);
+  {
+    RawConnection c(port_);
+    RawResponse at_limit = c.Request("POST", "/Echo", std::string(1024, 'x'));
+    EXPECT_EQ(at_limit.status, 200) << at_limit.Describe();
+  }
+  RawConnection c(port_);
+  RawResponse over = c.Request("POST", "/Echo", std::string(1025, 'x'));
+  EXPECT_EQ(over.status, 413) << over.Describe();
+  EXPECT_EQ(Code(over), "PayloadTooLarge");
+  EXPECT_EQ(over.Header("connection"), "close");
+  EXPECT_TRUE(c.WaitClosed(5s));
+}
+
+TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1024;
+  StartServer(options);
+  RawConnection c(port_);
+  std::string chunk(800, 'y');
+  std::string text =
+      "POST /Echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n320\r\n" + chunk +
+      "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n";
+  ASSERT_TRUE(c.Send(text));
+  RawResponse r = c.Read();
+  EXPECT_EQ(r.status, 413) << r.Describe();
+  EXPECT_EQ(Code(r), "PayloadTooLarge");
+}
+
+TEST_F(HttpServerTest, MalformedRequestIs400) {
+  StartServer();
+  RawConnection c(port_);
+  ASSERT_TRUE(c.Send("POST /Echo HTTP/1.1\r\nContent-Length: nope\r\n\r\n"));
+  RawResponse r = c.Read();
+  EXPECT_EQ(r.status, 400) << r.Describe();
+  EXPECT_EQ(Code(r), "InvalidInput");
+}
+
+TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  StartServer();
+  RawConnection c(port_);
+  for (int i = 0; i < 3; ++i) {
+    RawResponse r = c.Request("POST", "/Echo", std::to_string(i));
+    ASSERT_EQ(r.status, 200) << "request " << i << ": " << r.Describe();
+    EXPECT_NE(r.body.find("\"body\":\"" + std::to_string(i) + "\""), std::string::npos);
+    EXPECT_NE(r.Header("connection"), "close");
+  }
+}
+
+TEST_F(HttpServerTest, Http10WithoutKeepAliveIsClosedAfterTheResponse) {
+  StartServer();
+  RawConnection c(port_);
+  ASSERT_TRUE(c.Send("POST /Echo HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}"));
+  RawResponse r = c.Read();
+  EXPECT_EQ(r.status, 200) << r.Describe();
+  EXPECT_TRUE(c.WaitClosed(5s));
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrderEvenWhenTheFirstIsSlow) {
+  StartServer();
+  RawConnection c(port_);
+  ASSERT_TRUE(c.Send(RequestText("POST", "/Slow", "{}") + RequestText("POST", "/Echo", "2")));
+  std::optional<Responder> slow = parking_.Take();
+  ASSERT_TRUE(slow.has_value());
+  std::thread([r = *slow] { r(Json(R"({"first":true})")); }).join();
+  RawResponse first = c.Read();
+  RawResponse second = c.Read();
+  EXPECT_EQ(first.body, "{\"first\":true}\n") << first.Describe();
+  EXPECT_NE(second.body.find("\"body\":\"2\""), std::string::npos) << second.Describe();
+}
+
+TEST_F(HttpServerTest, LateReplyFromAnotherThreadHoldsNoIoThread) {
+  HttpServerOptions options;
+  options.io_threads = 1;  // if the parked request held the only io thread, /Echo would hang
+  StartServer(options);
+  std::future<RawResponse> slow = std::async(std::launch::async, [this] {
+    RawConnection c(port_);
+    return c.Request("POST", "/Slow", "{}");
+  });
+  std::optional<Responder> parked = parking_.Take();
+  ASSERT_TRUE(parked.has_value());
+
+  RawConnection other(port_);
+  RawResponse fast = other.Request("POST", "/Echo", "{}");
+  EXPECT_EQ(fast.status, 200) << fast.Describe();
+  EXPECT_EQ(slow.wait_for(0s), std::future_status::timeout);
+
+  std::thread([r = *parked] { r(Json(R"({"late":1})", 200)); }).join();
+  RawResponse late = slow.get();
+  EXPECT_EQ(late.status, 200) << late.Describe();
+  EXPECT_EQ(late.body, "{\"late\":1}\n");
+}
+
+TEST_F(HttpServerTest, ASecondResponseIsIgnored) {
+  StartServer();
+  RawConnection c(port_);
+  RawResponse first = c.Request("POST", "/Twice", "{}");
+  EXPECT_EQ(first.body, "{\"n\":1}\n");
+  // The ignored second answer must not be taken for the next request's.
+  RawResponse next = c.Request("POST", "/Echo", "next");
+  EXPECT_NE(next.body.find("\"body\":\"next\""), std::string::npos) << next.Describe();
+}
+
+TEST_F(HttpServerTest, ADroppedResponderAnswers500) {
+  StartServer();
+  RawConnection c(port_);
+  RawResponse r = c.Request("POST", "/Drop", "{}");
+  EXPECT_EQ(r.status, 500) << r.Describe();
+  EXPECT_EQ(Code(r), "InternalError");
+}
+
+TEST_F(HttpServerTest, Expect100ContinueGetsAnInterimResponse) {
+  StartServer();
+  RawConnection c(port_);
+  ASSERT_TRUE(c.Send("POST /Echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                     "Expect: 100-continue\r\n\r\n"));
+  RawResponse interim = c.Read();
+  EXPECT_EQ(interim.status, 100) << interim.Describe();
+  ASSERT_TRUE(c.Send("{}"));
+  RawResponse r = c.Read();
+  EXPECT_EQ(r.status, 200) << r.Describe();
+}
+
+TEST_F(HttpServerTest, StopWithAnIdleKeepAliveConnectionReturnsPromptly) {
+  HttpServerOptions options;
+  options.shutdown_timeout = 20s;
+  StartServer(options);
+  RawConnection idle(port_);
+  ASSERT_EQ(idle.Request("POST", "/Echo", "{}").status, 200);
+
+  auto start = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_TRUE(idle.WaitClosed(5s));
+  RawConnection refused(port_);
+  EXPECT_FALSE(refused.connected());
+}
+
+TEST_F(HttpServerTest, StopLetsAnInFlightRequestFinish) {
+  HttpServerOptions options;
+  options.shutdown_timeout = 20s;
+  StartServer(options);
+  RawConnection idle(port_);
+  ASSERT_EQ(idle.Request("POST", "/Echo", "{}").status, 200);
+  RawConnection busy(port_);
+  ASSERT_TRUE(busy.Send(RequestText("POST", "/Slow", "{}")));
+  std::optional<Responder> parked = parking_.Take();
+  ASSERT_TRUE(parked.has_value());
+
+  std::thread stopper([this] { server_->Stop(); });
+  // The idle connection closing shows Stop() is under way; the busy one is still waited for.
+  EXPECT_TRUE(idle.WaitClosed(5s));
+  (*parked)(Json(R"({"finished":true})"));
+  RawResponse r = busy.Read();
+  stopper.join();
+  EXPECT_EQ(r.status, 200) << r.Describe();
+  EXPECT_EQ(r.body, "{\"finished\":true}\n");
+  EXPECT_EQ(r.Header("connection"), "close");
+  EXPECT_TRUE(busy.WaitClosed(5s));
+}
+
+TEST_F(HttpServerTest, StopGivesUpOnRequestsAfterTheShutdownTimeout) {
+  HttpServerOptions options;
+  options.shutdown_timeout = 200ms;
+  StartServer(options);
+  RawConnection first(port_);
+  ASSERT_TRUE(first.Send(RequestText("POST", "/Slow", "{}")));
+  std::optional<Responder> first_parked = parking_.Take();
+  ASSERT_TRUE(first_parked.has_value());
+  RawConnection second(port_);
+  ASSERT_TRUE(second.Send(RequestText("POST", "/Slow", "{}")));
+  std::optional<Responder> second_parked = parking_.Take();
+  ASSERT_TRUE(second_parked.has_value());
+
+  auto start = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_TRUE(first.WaitClosed(5s));
+  EXPECT_TRUE(second.WaitClosed(5s));
+  // Answers arriving after the stop, and after the server is destroyed, are dropped without
+  // touching freed memory (ASan would report it).
+  (*first_parked)(Json("{}"));
+  server_.reset();
+  (*second_parked)(Json("{}"));
+  first_parked.reset();
+  second_parked.reset();
+}
+
+}  // namespace
+}  // namespace line
