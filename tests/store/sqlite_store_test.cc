@@ -1,0 +1,380 @@
+// SQLite-only behaviour: durability pragmas, migrations, query plans, group commit, and the
+// conformance suite's SQLite instantiation.
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite/connection.h"
+#include "store/sqlite/error.h"
+#include "store/sqlite/schema.h"
+#include "store/sqlite/sql.h"
+#include "store_conformance.h"
+#include "store_test_util.h"
+#include "temp_dir.h"
+
+namespace line::testing_store {
+namespace {
+
+using sqlite::Connection;
+using sqlite::ConnectionOptions;
+
+class SqliteHandle final : public StoreHandle {
+ public:
+  SqliteHandle() {
+    Result<std::unique_ptr<SqliteStore>> opened = OpenSqliteStore(dir_.File("line.db"));
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    if (opened.ok()) store_ = std::move(opened).value();
+  }
+  Store& store() override { return *store_; }
+
+ private:
+  ScopedTempDir dir_;  // declared first: removed after the store is closed
+  std::unique_ptr<SqliteStore> store_;
+};
+
+StoreFactory SqliteStoreFactory() {
+  return StoreFactory{"Sqlite", [] { return std::make_unique<SqliteHandle>(); }};
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest, ::testing::Values(SqliteStoreFactory()),
+                         StoreFactoryName);
+
+std::unique_ptr<SqliteStore> MustOpen(const std::string& path,
+                                      const SqliteStoreOptions& options = {}) {
+  Result<std::unique_ptr<SqliteStore>> opened = OpenSqliteStore(path, options);
+  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+  return opened.ok() ? std::move(opened).value() : nullptr;
+}
+
+std::unique_ptr<Connection> MustConnect(const std::string& path) {
+  Result<std::unique_ptr<Connection>> conn = Connection::Open(path, ConnectionOptions{});
+  EXPECT_TRUE(conn.ok()) << conn.status().ToString();
+  return conn.ok() ? std::move(conn).value() : nullptr;
+}
+
+// Names of the database's indexes that line created (not SQLite's automatic ones).
+std::vector<std::string> IndexNames(Connection& conn) {
+  std::vector<std::string> names;
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(conn.db(),
+                               "SELECT name FROM sqlite_master WHERE type = 'index' "
+                               "AND sql IS NOT NULL ORDER BY name",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+  }
+  sqlite3_finalize(stmt);
+  return names;
+}
+
+const std::vector<std::string> kV1Indexes = {"allocs_by_id", "evals_by_id", "evals_by_key"};
+const std::vector<std::string> kLatestIndexes = {
+    "allocs_by_eval",    "allocs_by_id",   "allocs_by_pool",  "allocs_by_worker",
+    "allocs_live_by_ttl", "allocs_live_by_worker", "evals_by_id", "evals_by_key",
+    "evals_by_pool",     "evals_by_state", "pools_disbanded", "replicas_by_ttl",
+    "workers_by_free",   "workers_by_ttl"};
+
+TEST(SqliteStoreTest, UsesWalAndFullSynchronousOnTheWriter) {
+  ScopedTempDir dir;
+  std::unique_ptr<SqliteStore> store = MustOpen(dir.File("line.db"));
+  ASSERT_NE(store, nullptr);
+  Result<std::string> journal = store->WriterPragma("journal_mode");
+  ASSERT_TRUE(journal.ok()) << journal.status().ToString();
+  EXPECT_EQ(*journal, "wal");
+  Result<std::string> synchronous = store->WriterPragma("synchronous");
+  ASSERT_TRUE(synchronous.ok()) << synchronous.status().ToString();
+  EXPECT_EQ(*synchronous, "2") << "FULL";
+  EXPECT_EQ(store->WriterPragma("busy_timeout").value(), "5000");
+  EXPECT_EQ(store->WriterPragma("x; DROP TABLE pools").status().code(), Code::kInvalidInput);
+}
+
+TEST(SqliteStoreTest, MigratesAnEmptyFileToTheLatestVersion) {
+  ScopedTempDir dir;
+  const std::string path = dir.File("line.db");
+  {
+    std::unique_ptr<SqliteStore> store = MustOpen(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->WriterPragma("user_version").value(),
+              std::to_string(sqlite::LatestSchemaVersion()));
+  }
+  EXPECT_GE(sqlite::LatestSchemaVersion(), 2);
+  std::unique_ptr<Connection> conn = MustConnect(path);
+  ASSERT_NE(conn, nullptr);
+  EXPECT_EQ(IndexNames(*conn), kLatestIndexes);
+}
+
+TEST(SqliteStoreTest, MigratesAFileAtThePreviousVersionKeepingItsData) {
+  ScopedTempDir dir;
+  const std::string path = dir.File("line.db");
+  {
+    std::unique_ptr<Connection> conn = MustConnect(path);
+    ASSERT_NE(conn, nullptr);
+    LINE_ASSERT_OK(sqlite::MigrateTo(*conn, sqlite::LatestSchemaVersion() - 1));
+    ASSERT_EQ(sqlite::SchemaVersion(*conn).value(), sqlite::LatestSchemaVersion() - 1);
+    EXPECT_EQ(IndexNames(*conn), kV1Indexes);
+    // Rows as the previous version wrote them.
+    LINE_ASSERT_OK(conn->Exec("seed", R"sql(
+      INSERT INTO pools VALUES ('p', 'spread', 3, 30, 0, 0, 1000);
+      INSERT INTO workers VALUES ('p', 'w', 10, 6, 5000, 0, 1000);
+      INSERT INTO replicas VALUES ('p', 'd', 'w', 6000);
+      INSERT INTO evals VALUES (7, 'p', 'e', 'placed', 'd', 4, '{"x":1}', 1, 'a', 'w', NULL,
+                                '', 'key', '', 1000);
+      INSERT INTO allocs VALUES (3, 'p', 'a', 'w', 'e', 'd', 4, 1, 1, 'live', 5000, 1000, 0, 0,
+                                 0, '');
+    )sql"));
+  }
+  std::unique_ptr<SqliteStore> store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->WriterPragma("user_version").value(),
+            std::to_string(sqlite::LatestSchemaVersion()));
+  LINE_EXPECT_OK(store->Read([](Tx& tx) {
+    std::optional<Pool> pool = *tx.GetPool("p");
+    EXPECT_TRUE(pool.has_value() && pool->placement == PlacementPolicy::kSpread);
+    std::optional<Worker> worker = *tx.GetWorker("p", "w");
+    EXPECT_TRUE(worker.has_value() && worker->free == 6);
+    EXPECT_EQ(*tx.WorkerDatasets("p", "w", 0), std::vector<std::string>{"d"});
+    std::optional<Eval> eval = *tx.FindEvalByKey("p", "key");
+    EXPECT_TRUE(eval.has_value() && eval->seq == 7 && eval->payload == R"({"x":1})");
+    std::vector<Alloc> live = *tx.LiveAllocsOfWorker("p", "w");
+    EXPECT_TRUE(live.size() == 1 && live[0].seq == 3 && live[0].locality);
+    EXPECT_EQ(tx.CountPool("p", 0)->live_allocs, 1);
+    return Status::Ok();
+  }));
+  // New rows continue the old sequence.
+  Eval next = MakeEval("p", "e2", 1);
+  LINE_EXPECT_OK(WriteSync(*store, [&](Tx& tx) { return tx.InsertEval(next); }));
+  EXPECT_GT(next.seq, 7);
+  store.reset();
+  std::unique_ptr<Connection> conn = MustConnect(path);
+  ASSERT_NE(conn, nullptr);
+  EXPECT_EQ(IndexNames(*conn), kLatestIndexes);
+}
+
+TEST(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {
+  ScopedTempDir dir;
+  const std::string path = dir.File("line.db");
+  {
+    std::unique_ptr<Connection> conn = MustConnect(path);
+    ASSERT_NE(conn, nullptr);
+    LINE_ASSERT_OK(conn->Exec("future", "PRAGMA user_version = 999"));
+  }
+  Result<std::unique_ptr<SqliteStore>> opened = OpenSqliteStore(path);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), Code::kInternal);
+  EXPECT_NE(opened.status().message().find("999"), std::string::npos)
+      << opened.status().message();
+}
+
+TEST(SqliteStoreTest, ReopenAfterCloseKeepsTheData) {
+  ScopedTempDir dir;
+  const std::string path = dir.File("line.db");
+  {
+    std::unique_ptr<SqliteStore> store = MustOpen(path);
+    ASSERT_NE(store, nullptr);
+    LINE_ASSERT_OK(WriteSync(*store, [](Tx& tx) {
+      LINE_RETURN_IF_ERROR(tx.InsertPool(MakePool("p")));
+      Eval e = MakeEval("p", "e", 2, "k");
+      return tx.InsertEval(e);
+    }));
+    store->Close();
+    EXPECT_EQ(store->Ping().code(), Code::kStoreUnavailable);
+  }
+  std::unique_ptr<SqliteStore> store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  LINE_EXPECT_OK(store->Read([](Tx& tx) {
+    EXPECT_TRUE(tx.GetPool("p")->has_value());
+    EXPECT_TRUE(tx.FindEvalByKey("p", "k")->has_value());
+    return Status::Ok();
+  }));
+}
+
+// Every statement is planned as an index SEARCH (or a rowid/primary-key search): never a SCAN
+// of a table or index, never a temporary B-tree for ORDER BY/DISTINCT. Run against a database
+// at the latest schema.
+TEST(SqliteStoreTest, EveryStatementSearchesAnIndex) {
+  ScopedTempDir dir;
+  const std::string path = dir.File("line.db");
+  MustOpen(path).reset();
+  std::unique_ptr<Connection> conn = MustConnect(path);
+  ASSERT_NE(conn, nullptr);
+  int planned = 0;
+  for (const sqlite::SqlStatement& statement : sqlite::AllSql()) {
+    if (statement.control) continue;
+    SCOPED_TRACE(statement.name);
+    std::string explain = std::string("EXPLAIN QUERY PLAN ") + statement.text;
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(conn->db(), explain.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(conn->db());
+    std::vector<std::string> details;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      details.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3)));
+    }
+    sqlite3_finalize(stmt);
+    bool searched = false;
+    for (const std::string& detail : details) {
+      EXPECT_FALSE(detail.starts_with("SCAN ")) << statement.text << "\n  plan: " << detail;
+      EXPECT_EQ(detail.find("TEMP B-TREE"), std::string::npos)
+          << statement.text << "\n  plan: " << detail;
+      searched = searched || detail.starts_with("SEARCH ");
+    }
+    // INSERTs touch no table through a plan; everything else must search one.
+    bool is_insert = std::string_view(statement.text).starts_with("INSERT");
+    EXPECT_TRUE(is_insert || searched) << statement.text << " has no SEARCH in its plan";
+    ++planned;
+  }
+  EXPECT_GT(planned, 40);
+}
+
+TEST(SqliteStoreTest, GroupCommitSharesOneCommitAmongManyBodies) {
+  ScopedTempDir dir;
+  std::unique_ptr<SqliteStore> store = MustOpen(dir.File("line.db"));
+  ASSERT_NE(store, nullptr);
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 250;
+  std::promise<void> entered, release;
+  std::promise<Status> gate_done;
+  store->Write(
+      [&](Tx&) {
+        entered.set_value();
+        release.get_future().wait();
+        return Status::Ok();
+      },
+      [&](Status s) { gate_done.set_value(s); });
+  entered.get_future().wait();
+  SqliteStoreStats before = store->Stats();
+
+  std::atomic<int> done{0};
+  std::promise<void> all_done;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string id = "e" + std::to_string(t * kPerThread + i);
+        store->Write(
+            [id](Tx& tx) {
+              Eval e = MakeEval("p", id, 1);
+              return tx.InsertEval(e);
+            },
+            [&](Status s) {
+              EXPECT_TRUE(s.ok()) << s.ToString();
+              if (done.fetch_add(1) + 1 == kThreads * kPerThread) all_done.set_value();
+            });
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  release.set_value();
+  LINE_EXPECT_OK(gate_done.get_future().get());
+  all_done.get_future().wait();
+
+  SqliteStoreStats after = store->Stats();
+  int64_t bodies = after.bodies - before.bodies;
+  int64_t commits = after.commits - before.commits;
+  EXPECT_EQ(bodies, kThreads * kPerThread + 1);  // + the gate itself
+  // Everything queued while the gate held the writer commits in one group of 1000.
+  EXPECT_EQ(commits, 2) << "the gate's commit and one for the 1000 bodies queued behind it";
+  EXPECT_EQ(after.failed_commits, 0);
+  EXPECT_EQ(ReadValue(*store, [](Tx& tx) { return tx.CountPool("p", 0); }).pending_evals,
+            kThreads * kPerThread);
+}
+
+TEST(SqliteStoreTest, GroupsAreBounded) {
+  ScopedTempDir dir;
+  SqliteStoreOptions options;
+  options.max_group_bodies = 10;
+  std::unique_ptr<SqliteStore> store = MustOpen(dir.File("line.db"), options);
+  ASSERT_NE(store, nullptr);
+  std::promise<void> entered, release;
+  store->Write(
+      [&](Tx&) {
+        entered.set_value();
+        release.get_future().wait();
+        return Status::Ok();
+      },
+      nullptr);
+  entered.get_future().wait();
+  SqliteStoreStats before = store->Stats();
+  for (int i = 0; i < 95; ++i) {
+    store->Write([i](Tx& tx) { return tx.InsertPool(MakePool("p" + std::to_string(i))); },
+                 nullptr);
+  }
+  release.set_value();
+  store->Close();  // drains the queue
+  SqliteStoreStats after = store->Stats();
+  EXPECT_EQ(after.bodies - before.bodies, 96);
+  EXPECT_EQ(after.commits - before.commits, 1 + 10) << "the gate, then 95 bodies in tens";
+}
+
+TEST(SqliteStoreTest, CloseFromADoneCallbackDoesNotDeadlock) {
+  ScopedTempDir dir;
+  std::unique_ptr<SqliteStore> store = MustOpen(dir.File("line.db"));
+  ASSERT_NE(store, nullptr);
+  std::promise<Status> closed_from_done;
+  store->Write([](Tx& tx) { return tx.InsertPool(MakePool("p")); },
+               [&](Status s) {
+                 store->Close();
+                 closed_from_done.set_value(s);
+               });
+  LINE_EXPECT_OK(closed_from_done.get_future().get());
+  EXPECT_EQ(WriteSync(*store, [](Tx&) { return Status::Ok(); }).code(),
+            Code::kStoreUnavailable);
+  store.reset();  // joins the writer from this thread
+}
+
+TEST(SqliteStoreTest, ErrorsNameTheStatementAndMapToCodes) {
+  EXPECT_EQ(sqlite::SqliteError(nullptr, SQLITE_BUSY, "Commit").code(), Code::kStoreUnavailable);
+  EXPECT_EQ(sqlite::SqliteError(nullptr, SQLITE_IOERR_FSYNC, "Commit").code(),
+            Code::kStoreUnavailable);
+  EXPECT_EQ(sqlite::SqliteError(nullptr, SQLITE_FULL, "Commit").code(), Code::kStoreUnavailable);
+  EXPECT_EQ(sqlite::SqliteError(nullptr, SQLITE_CONSTRAINT_UNIQUE, "InsertPool").code(),
+            Code::kInternal);
+  EXPECT_EQ(sqlite::SqliteError(nullptr, SQLITE_MISUSE, "x").code(), Code::kInternal);
+
+  ScopedTempDir dir;
+  std::unique_ptr<SqliteStore> store = MustOpen(dir.File("line.db"));
+  ASSERT_NE(store, nullptr);
+  LINE_ASSERT_OK(WriteSync(*store, [](Tx& tx) { return tx.InsertPool(MakePool("p")); }));
+  Status duplicate = WriteSync(*store, [](Tx& tx) { return tx.InsertPool(MakePool("p")); });
+  EXPECT_EQ(duplicate.code(), Code::kInternal);
+  EXPECT_NE(duplicate.message().find("InsertPool"), std::string::npos) << duplicate.message();
+  EXPECT_NE(duplicate.message().find("UNIQUE"), std::string::npos) << duplicate.message();
+}
+
+TEST(SqliteStoreTest, OpenFailsCleanlyWhenTheFileCannotBeOpened) {
+  ScopedTempDir dir;
+  Result<std::unique_ptr<SqliteStore>> opened = OpenSqliteStore(dir.File("missing/dir/line.db"));
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), Code::kStoreUnavailable) << opened.status().ToString();
+}
+
+TEST(OpenStoreTest, SqliteUrlCreatesDirectoriesAndOpens) {
+  ScopedTempDir dir;
+  const std::string path = dir.File("a/b/line.db");
+  Result<std::unique_ptr<Store>> opened = OpenStore("sqlite:" + path);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  LINE_EXPECT_OK((*opened)->Ping());
+  LINE_EXPECT_OK(WriteSync(**opened, [](Tx& tx) { return tx.InsertPool(MakePool("p")); }));
+  EXPECT_TRUE(std::filesystem::exists(path));
+}
+
+TEST(OpenStoreTest, OtherUrlsAreInvalidInputNamingTheVariableAndValue) {
+  for (const std::string url : {"postgresql://db/line", "sqlite:", "", "/tmp/line.db"}) {
+    SCOPED_TRACE(url);
+    Result<std::unique_ptr<Store>> opened = OpenStore(url);
+    ASSERT_FALSE(opened.ok());
+    EXPECT_EQ(opened.status().code(), Code::kInvalidInput);
+    EXPECT_NE(opened.status().message().find("LINE_STORE"), std::string::npos);
+    EXPECT_NE(opened.status().message().find("'" + url + "'"), std::string::npos)
+        << opened.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace line::testing_store
