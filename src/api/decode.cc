@@ -1,10 +1,9 @@
 #include "api/decode.h"
 
+#include <boost/json.hpp>
 #include <limits>
 #include <string>
 #include <utility>
-
-#include <boost/json.hpp>
 
 #include "common/ids.h"
 
@@ -49,8 +48,7 @@ class Fields {
     return Status::InvalidInput(Name(key) + " is required");
   }
   Status Invalid(std::string_view key, std::string_view rule, const json::value& got) const {
-    return Status::InvalidInput(Name(key) + " must be " + std::string(rule) + ", got " +
-                                Show(got));
+    return Status::InvalidInput(Name(key) + " must be " + std::string(rule) + ", got " + Show(got));
   }
 
  private:
@@ -90,11 +88,10 @@ Status OptionalClientId(const Fields& f, std::string_view key, std::string* out)
 }
 
 // JSON integers only: 3.0, 3e0 and "3" are refused, so that nothing is silently truncated.
-Status CheckInt(const Fields& f, std::string_view key, const json::value& v, int64_t lo,
-                int64_t hi, int64_t* out) {
+Status CheckInt(const Fields& f, std::string_view key, const json::value& v, int64_t lo, int64_t hi,
+                int64_t* out) {
   if (!v.is_int64() || v.get_int64() < lo || v.get_int64() > hi) {
-    return f.Invalid(key, "an integer from " + std::to_string(lo) + " to " + std::to_string(hi),
-                     v);
+    return f.Invalid(key, "an integer from " + std::to_string(lo) + " to " + std::to_string(hi), v);
   }
   *out = v.get_int64();
   return Status::Ok();
@@ -141,8 +138,7 @@ Status OptionalString(const Fields& f, std::string_view key, std::string* out) {
 
 // Any JSON value, serialized. Leaves *out alone when absent; with `null_is_absent`, also when
 // null (a result of null is no result).
-Status OptionalJson(const Fields& f, std::string_view key, bool null_is_absent,
-                    std::string* out) {
+Status OptionalJson(const Fields& f, std::string_view key, bool null_is_absent, std::string* out) {
   const json::value* v = null_is_absent ? f.FindSet(key) : f.Find(key);
   if (v == nullptr) return Status::Ok();
   std::string text = json::serialize(*v);
@@ -182,8 +178,7 @@ Status OptionalStringArray(const Fields& f, std::string_view key, std::vector<st
   return Status::Ok();
 }
 
-Status OptionalClientIdArray(const Fields& f, std::string_view key,
-                             std::vector<std::string>* out) {
+Status OptionalClientIdArray(const Fields& f, std::string_view key, std::vector<std::string>* out) {
   const json::array* array = nullptr;
   LINE_RETURN_IF_ERROR(OptionalArray(f, key, "an array of strings", &array));
   if (array == nullptr) return Status::Ok();
@@ -277,54 +272,51 @@ Result<ScheduleEvalRequest> DecodeScheduleEval(std::string_view body) {
 }
 
 Result<ScheduleEvalsRequest> DecodeScheduleEvals(std::string_view body) {
-  return Decode<ScheduleEvalsRequest>(
-      body, [](const Fields& f, ScheduleEvalsRequest& r) -> Status {
-        LINE_RETURN_IF_ERROR(RequiredId(f, "pool_id", &r.pool_id));
-        const std::string rule =
-            "an array of 1 to " + std::to_string(kMaxEvalsPerBatch) + " eval objects";
-        const json::value* v = f.Find("evals");
-        if (v == nullptr) return f.Missing("evals");
-        if (!v->is_array()) return f.Invalid("evals", rule, *v);
-        const json::array& evals = v->get_array();
-        if (evals.empty() || evals.size() > kMaxEvalsPerBatch) {
-          return Status::InvalidInput(f.Name("evals") + " must be " + rule + ", got " +
-                                      std::to_string(evals.size()) + " elements");
-        }
-        r.evals.resize(evals.size());
-        for (size_t i = 0; i < evals.size(); ++i) {
-          std::string name = Indexed("evals", i);
-          if (!evals[i].is_object()) return f.Invalid(name, "an object", evals[i]);
-          LINE_RETURN_IF_ERROR(DecodeEvalSpec(Fields(evals[i].get_object(), name + "."), &r.evals[i]));
-        }
-        return Status::Ok();
-      });
+  return Decode<ScheduleEvalsRequest>(body, [](const Fields& f, ScheduleEvalsRequest& r) -> Status {
+    LINE_RETURN_IF_ERROR(RequiredId(f, "pool_id", &r.pool_id));
+    const std::string rule =
+        "an array of 1 to " + std::to_string(kMaxEvalsPerBatch) + " eval objects";
+    const json::value* v = f.Find("evals");
+    if (v == nullptr) return f.Missing("evals");
+    if (!v->is_array()) return f.Invalid("evals", rule, *v);
+    const json::array& evals = v->get_array();
+    if (evals.empty() || evals.size() > kMaxEvalsPerBatch) {
+      return Status::InvalidInput(f.Name("evals") + " must be " + rule + ", got " +
+                                  std::to_string(evals.size()) + " elements");
+    }
+    r.evals.resize(evals.size());
+    for (size_t i = 0; i < evals.size(); ++i) {
+      std::string name = Indexed("evals", i);
+      if (!evals[i].is_object()) return f.Invalid(name, "an object", evals[i]);
+      LINE_RETURN_IF_ERROR(DecodeEvalSpec(Fields(evals[i].get_object(), name + "."), &r.evals[i]));
+    }
+    return Status::Ok();
+  });
 }
 
 Result<CompleteAllocRequest> DecodeCompleteAlloc(std::string_view body) {
-  return Decode<CompleteAllocRequest>(
-      body, [](const Fields& f, CompleteAllocRequest& r) -> Status {
-        LINE_RETURN_IF_ERROR(RequiredId(f, "pool_id", &r.pool_id));
-        LINE_RETURN_IF_ERROR(RequiredId(f, "alloc_id", &r.alloc_id));
-        std::string worker_id;
-        LINE_RETURN_IF_ERROR(OptionalId(f, "worker_id", &worker_id));
-        if (!worker_id.empty()) r.worker_id = std::move(worker_id);
-        // Exit statuses are C ints.
-        LINE_RETURN_IF_ERROR(OptionalInt(f, "exit_code", std::numeric_limits<int32_t>::min(),
-                                         std::numeric_limits<int32_t>::max(), &r.exit_code));
-        LINE_RETURN_IF_ERROR(OptionalJson(f, "result", /*null_is_absent=*/true, &r.result));
-        return OptionalBool(f, "failed", &r.failed);
-      });
+  return Decode<CompleteAllocRequest>(body, [](const Fields& f, CompleteAllocRequest& r) -> Status {
+    LINE_RETURN_IF_ERROR(RequiredId(f, "pool_id", &r.pool_id));
+    LINE_RETURN_IF_ERROR(RequiredId(f, "alloc_id", &r.alloc_id));
+    std::string worker_id;
+    LINE_RETURN_IF_ERROR(OptionalId(f, "worker_id", &worker_id));
+    if (!worker_id.empty()) r.worker_id = std::move(worker_id);
+    // Exit statuses are C ints.
+    LINE_RETURN_IF_ERROR(OptionalInt(f, "exit_code", std::numeric_limits<int32_t>::min(),
+                                     std::numeric_limits<int32_t>::max(), &r.exit_code));
+    LINE_RETURN_IF_ERROR(OptionalJson(f, "result", /*null_is_absent=*/true, &r.result));
+    return OptionalBool(f, "failed", &r.failed);
+  });
 }
 
 Result<ReceiveAllocsRequest> DecodeReceiveAllocs(std::string_view body) {
-  return Decode<ReceiveAllocsRequest>(
-      body, [](const Fields& f, ReceiveAllocsRequest& r) -> Status {
-        LINE_RETURN_IF_ERROR(RequiredId(f, "pool_id", &r.pool_id));
-        LINE_RETURN_IF_ERROR(RequiredId(f, "worker_id", &r.worker_id));
-        LINE_RETURN_IF_ERROR(
-            OptionalInt(f, "max_number_of_messages", 1, kMaxMessages, &r.max_number_of_messages));
-        return OptionalInt(f, "wait_time_seconds", 0, kMaxWaitSeconds, &r.wait_time_seconds);
-      });
+  return Decode<ReceiveAllocsRequest>(body, [](const Fields& f, ReceiveAllocsRequest& r) -> Status {
+    LINE_RETURN_IF_ERROR(RequiredId(f, "pool_id", &r.pool_id));
+    LINE_RETURN_IF_ERROR(RequiredId(f, "worker_id", &r.worker_id));
+    LINE_RETURN_IF_ERROR(
+        OptionalInt(f, "max_number_of_messages", 1, kMaxMessages, &r.max_number_of_messages));
+    return OptionalInt(f, "wait_time_seconds", 0, kMaxWaitSeconds, &r.wait_time_seconds);
+  });
 }
 
 Result<PageRequest> DecodeListPools(std::string_view body) {

@@ -2,16 +2,6 @@
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
-#include <future>
-#include <map>
-#include <mutex>
-#include <optional>
-#include <thread>
-#include <unordered_map>
-#include <utility>
-#include <vector>
-
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -22,6 +12,15 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "api/status_http.h"
 #include "common/log.h"
@@ -74,8 +73,8 @@ Result<tcp::endpoint> ParseListen(const std::string& listen) {
   boost::system::error_code ec;
   asio::ip::address address = asio::ip::make_address(host, ec);
   if (ec) {
-    return Status::InvalidInput("listen host must be an IP address or localhost, got \"" +
-                                listen + "\"");
+    return Status::InvalidInput("listen host must be an IP address or localhost, got \"" + listen +
+                                "\"");
   }
   return tcp::endpoint(address, static_cast<uint16_t>(port));
 }
@@ -119,7 +118,7 @@ struct ServerCore {
 
   std::mutex mu;
   std::condition_variable sessions_empty;
-  bool stopping = false;                                           // guarded by mu
+  bool stopping = false;                                            // guarded by mu
   std::unordered_map<uint64_t, std::shared_ptr<Session>> sessions;  // guarded by mu
 };
 
@@ -212,10 +211,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(server_->options.max_body_bytes);
     stream_.expires_after(server_->options.idle_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnReadHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnReadHeader(ec); });
   }
 
   void OnReadHeader(beast::error_code ec) {
@@ -243,17 +241,16 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnReadError(beast::error_code ec) {
     if (ec == http::error::body_limit) {
-      Reject(Status(Code::kPayloadTooLarge,
-                    "request body is larger than the limit of " +
-                        std::to_string(server_->options.max_body_bytes) + " bytes"));
+      Reject(Status(Code::kPayloadTooLarge, "request body is larger than the limit of " +
+                                                std::to_string(server_->options.max_body_bytes) +
+                                                " bytes"));
     } else if (&ec.category() == &http::make_error_code(http::error::bad_target).category() &&
                ec != http::error::end_of_stream && ec != http::error::partial_message) {
       Reject(Status::InvalidInput("malformed HTTP request: " + ec.message()));
@@ -292,10 +289,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (route->second.method != request.method) {
-      Deliver(ErrorResponse(Status(Code::kMethodNotAllowed,
-                                   request.path + " takes " + route->second.method + ", got " +
-                                       request.method),
-                            "http"));
+      Deliver(ErrorResponse(
+          Status(Code::kMethodNotAllowed,
+                 request.path + " takes " + route->second.method + ", got " + request.method),
+          "http"));
       return;
     }
     auto state = std::make_shared<ResponderState>();

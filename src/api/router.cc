@@ -63,9 +63,8 @@ void RegisterRoutes(HttpServer& server, Service& service) {
     Status health = service.Health();
     if (!health.ok()) {
       // An unhealthy store is reported as unavailable whatever code the check used.
-      Status shown = health.code() == Code::kStoreUnavailable
-                         ? health
-                         : Status::Unavailable(health.message());
+      Status shown =
+          health.code() == Code::kStoreUnavailable ? health : Status::Unavailable(health.message());
       respond(ErrorResponse(shown, "/healthz"));
       return;
     }

@@ -5,11 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "api/encode.h"
 
@@ -141,8 +140,7 @@ std::vector<BadCase> BadCases() {
        "capacity" + kIntRule + "1 to 2147483647, got -1"},
       {"RegisterWorker", D(&DecodeRegisterWorker), WithPool(R"("capacity":2147483648)"),
        "capacity" + kIntRule + "1 to 2147483647, got 2147483648"},
-      {"RegisterWorker", D(&DecodeRegisterWorker),
-       WithPool(R"("capacity":18446744073709551615)"),
+      {"RegisterWorker", D(&DecodeRegisterWorker), WithPool(R"("capacity":18446744073709551615)"),
        "capacity" + kIntRule + "1 to 2147483647, got 18446744073709551615"},
       {"RegisterWorker", D(&DecodeRegisterWorker), WithPool(R"("capacity":3.5)"),
        "capacity" + kIntRule + "1 to 2147483647, got 3.5E0"},
@@ -170,8 +168,7 @@ std::vector<BadCase> BadCases() {
        "datasets[0]" + kClientRule + "\"\""},
       {"SendHeartbeat", D(&DecodeSendHeartbeat), WithWorker(R"("datasets":[null])"),
        "datasets[0]" + kClientRule + "null"},
-      {"SendHeartbeat", D(&DecodeSendHeartbeat),
-       WithWorker("\"datasets\":[\"" + long_id + "\"]"),
+      {"SendHeartbeat", D(&DecodeSendHeartbeat), WithWorker("\"datasets\":[\"" + long_id + "\"]"),
        "datasets[0]" + kClientRule + "\"" + long_id.substr(0, 99) + "..."},
       // ScheduleEval
       {"ScheduleEval", D(&DecodeScheduleEval), WithPool(""), "size is required"},
@@ -331,8 +328,7 @@ TEST(DecodeTest, ShownValuesAreCutAtACharacterBoundaryAndStayValidJson) {
   // 60 two-byte characters: 100 bytes of quotes and text would cut one in half.
   std::string accents;
   for (int i = 0; i < 60; ++i) accents += "\xC3\xA9";
-  Status s = DecodeScheduleEval(WithPool("\"size\":1,\"dataset_id\":\"" + accents + "\""))
-                 .status();
+  Status s = DecodeScheduleEval(WithPool("\"size\":1,\"dataset_id\":\"" + accents + "\"")).status();
   ASSERT_EQ(s.code(), Code::kInvalidInput);
   EXPECT_LT(s.message().size(), 200u);
   EXPECT_EQ(s.message().substr(s.message().size() - 3), "...");
@@ -397,9 +393,8 @@ TEST(DecodeTest, SendHeartbeat) {
   EXPECT_EQ(r->datasets, (std::vector<std::string>{"d1", "a/b.c_d-E9"}));
 
   // Clients that serialize empty lists as null (Go's nil slices) or omit them.
-  for (const std::string& body :
-       {WithWorker(""), WithWorker(R"("allocs":null,"datasets":null)"),
-        WithWorker(R"("allocs":[],"datasets":[])")}) {
+  for (const std::string& body : {WithWorker(""), WithWorker(R"("allocs":null,"datasets":null)"),
+                                  WithWorker(R"("allocs":[],"datasets":[])")}) {
     Result<HeartbeatRequest> e = DecodeSendHeartbeat(body);
     ASSERT_TRUE(e.ok()) << body << ": " << e.status().ToString();
     EXPECT_TRUE(e->allocs.empty());
@@ -434,8 +429,7 @@ TEST(DecodeTest, ScheduleEvalFull) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->eval.size, 2147483647);
   EXPECT_EQ(r->eval.dataset_id, "data/set-1.v2");
-  EXPECT_EQ(boost::json::parse(r->eval.payload),
-            boost::json::parse(R"({"cmd":["run",1.5,null]})"));
+  EXPECT_EQ(boost::json::parse(r->eval.payload), boost::json::parse(R"({"cmd":["run",1.5,null]})"));
   EXPECT_EQ(r->eval.idempotency_key, "key_1");
 
   // Any JSON value is a payload, including scalars and an explicit null.
@@ -446,8 +440,8 @@ TEST(DecodeTest, ScheduleEvalFull) {
     EXPECT_EQ(p->eval.payload, payload);
   }
   // Exactly at the limit: a string of 65534 characters serializes to 65536 bytes.
-  Result<ScheduleEvalRequest> at_limit = DecodeScheduleEval(
-      WithPool("\"size\":1,\"payload\":\"" + std::string(65534, 'p') + "\""));
+  Result<ScheduleEvalRequest> at_limit =
+      DecodeScheduleEval(WithPool("\"size\":1,\"payload\":\"" + std::string(65534, 'p') + "\""));
   ASSERT_TRUE(at_limit.ok()) << at_limit.status().ToString();
   EXPECT_EQ(at_limit->eval.payload.size(), 65536u);
 }
@@ -565,7 +559,8 @@ TEST(DecodeTest, ListWorkers) {
 }
 
 TEST(DecodeTest, DescribeEval) {
-  Result<EvalRequest> r = DecodeDescribeEval(WithPool(std::string("\"eval_id\":\"") + kEval + "\""));
+  Result<EvalRequest> r =
+      DecodeDescribeEval(WithPool(std::string("\"eval_id\":\"") + kEval + "\""));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->pool_id, kPool);
   EXPECT_EQ(r->eval_id, kEval);

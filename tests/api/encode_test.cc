@@ -4,9 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include <string>
-
 #include <boost/json.hpp>
+#include <string>
 
 #include "api/status_http.h"
 

@@ -4,14 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "api/raw_http.h"
 
@@ -80,9 +79,8 @@ class HttpServerTest : public ::testing::Test {
       respond(Json(R"({"n":2})"));
     });
     server_->Handle("POST", "/Drop", [](HttpRequest req, Responder respond) {});
-    server_->Handle("GET", "/Get", [](HttpRequest req, Responder respond) {
-      respond(Json(R"({"got":true})"));
-    });
+    server_->Handle("GET", "/Get",
+                    [](HttpRequest req, Responder respond) { respond(Json(R"({"got":true})")); });
     ASSERT_TRUE(server_->Start().ok());
     port_ = server_->port();
   }
@@ -126,7 +124,8 @@ TEST_F(HttpServerTest, JsonResponsesEndWithNewlineAndSayJson) {
   EXPECT_EQ(r.Header("content-type"), "application/json");
   ASSERT_FALSE(r.body.empty());
   EXPECT_EQ(r.body.back(), '\n');
-  EXPECT_EQ(r.body, R"({"body":"{\"a\":1}","method":"POST"})" "\n");
+  EXPECT_EQ(r.body, R"({"body":"{\"a\":1}","method":"POST"})"
+                    "\n");
 
   RawResponse missing = c.Request("POST", "/Nope", "{}");
   EXPECT_EQ(missing.Header("content-type"), "application/json");
@@ -184,9 +183,8 @@ TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
   StartServer(options);
   RawConnection c(port_);
   std::string chunk(800, 'y');
-  std::string text =
-      "POST /Echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n320\r\n" + chunk +
-      "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n";
+  std::string text = "POST /Echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n320\r\n" +
+                     chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n";
   ASSERT_TRUE(c.Send(text));
   RawResponse r = c.Read();
   EXPECT_EQ(r.status, 413) << r.Describe();
@@ -278,8 +276,9 @@ TEST_F(HttpServerTest, ADroppedResponderAnswers500) {
 TEST_F(HttpServerTest, Expect100ContinueGetsAnInterimResponse) {
   StartServer();
   RawConnection c(port_);
-  ASSERT_TRUE(c.Send("POST /Echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
-                     "Expect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("POST /Echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+             "Expect: 100-continue\r\n\r\n"));
   RawResponse interim = c.Read();
   EXPECT_EQ(interim.status, 100) << interim.Describe();
   ASSERT_TRUE(c.Send("{}"));

@@ -22,7 +22,7 @@
 namespace line::testing {
 
 struct RawResponse {
-  int status = 0;  // 0: no complete response; `error` says why
+  int status = 0;                              // 0: no complete response; `error` says why
   std::map<std::string, std::string> headers;  // names lowercased
   std::string body;
   std::string error;
@@ -96,9 +96,8 @@ class RawConnection {
     }
     while (line_end != std::string::npos) {
       size_t next = head.find("\r\n", line_end + 2);
-      std::string line = head.substr(line_end + 2, next == std::string::npos
-                                                        ? std::string::npos
-                                                        : next - line_end - 2);
+      std::string line = head.substr(
+          line_end + 2, next == std::string::npos ? std::string::npos : next - line_end - 2);
       size_t colon = line.find(':');
       if (colon != std::string::npos) {
         std::string name = line.substr(0, colon);

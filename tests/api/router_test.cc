@@ -4,11 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <future>
 #include <string>
 #include <thread>
-
-#include <boost/json.hpp>
 
 #include "api/fake_service.h"
 #include "api/http_server.h"
