@@ -22,8 +22,8 @@ namespace {
 
 constexpr size_t kAcknowledgedBeforeKill = 2000;
 constexpr int kBatchSubmitters = 2;
-constexpr int kKeyedSubmitters = 2;
-constexpr int kBatchSize = 25;
+constexpr int kKeyedSubmitters = 3;
+constexpr int kBatchSize = 20;
 
 // What the clients were told before the crash.
 struct Acknowledged {
@@ -36,15 +36,27 @@ struct Acknowledged {
 
 int64_t SizeOf(int i) { return 1 + i % 3; }
 
+// Half of each batch carries idempotency keys, so keys are also committed in batches.
 void SubmitBatches(int port, const std::string& pool_id, int thread, std::atomic<bool>* stop,
                    Acknowledged* acked) {
   HttpClient client("127.0.0.1", port);
   for (int batch = 0; !*stop; ++batch) {
     json::array evals;
+    std::vector<std::pair<std::string, json::object>> keyed;  // (key, single-eval request)
     for (int i = 0; i < kBatchSize; ++i) {
-      evals.push_back(json::object{{"dataset_id", "d" + std::to_string(i % 4)},
-                                   {"size", SizeOf(i)},
-                                   {"payload", {{"thread", thread}, {"batch", batch}, {"i", i}}}});
+      json::object eval = {{"dataset_id", "d" + std::to_string(i % 4)},
+                           {"size", SizeOf(i)},
+                           {"payload", {{"thread", thread}, {"batch", batch}, {"i", i}}}};
+      if (i % 2 == 0) {
+        std::string key =
+            "batch-" + std::to_string(thread) + "-" + std::to_string(batch) + "-" +
+            std::to_string(i);
+        eval["idempotency_key"] = key;
+        json::object single = eval;
+        single["pool_id"] = pool_id;
+        keyed.emplace_back(key, std::move(single));
+      }
+      evals.push_back(std::move(eval));
     }
     HttpResponse r = client.Post("/ScheduleEvals",
                                  json::value{{"pool_id", pool_id}, {"evals", evals}});
@@ -54,6 +66,10 @@ void SubmitBatches(int port, const std::string& pool_id, int thread, std::atomic
     ASSERT_EQ(ids.size(), static_cast<size_t>(kBatchSize)) << r.body;
     std::lock_guard lock(acked->mu);
     acked->eval_ids.insert(ids.begin(), ids.end());
+    for (size_t k = 0; k < keyed.size(); ++k) {
+      acked->keyed_requests[keyed[k].first] = keyed[k].second;
+      acked->eval_id_by_key[keyed[k].first] = ids[2 * k];  // keyed items are the even ones
+    }
     acked->count += ids.size();
   }
 }
@@ -90,7 +106,7 @@ TEST_F(CrashTest, AcknowledgedEvalsSurviveSigkillMidLoad) {
     options.pool_id = pool_id;
     options.worker_id = RegisterWorker(pool_id, 20);
     options.datasets = {"d" + std::to_string(i)};
-    options.complete_every = 2;  // half completed, half held live across the crash
+    options.hold_every = 4;  // a quarter held live across the crash, the rest completed
     workers.push_back(std::make_unique<SimulatedWorker>(lined_->port(), options));
   }
 

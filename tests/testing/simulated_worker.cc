@@ -114,7 +114,7 @@ void SimulatedWorker::Run(int port) {
         received_.emplace_back(alloc_id, eval_id);
       }
       ++received_count;
-      if (received_count % options_.complete_every != 0) {
+      if (options_.hold_every > 0 && received_count % options_.hold_every == 0) {
         Hold(alloc_id);
         continue;
       }

@@ -22,9 +22,9 @@ struct SimulatedWorkerOptions {
   std::string pool_id;
   std::string worker_id;
   std::vector<std::string> datasets;
-  // Completes one of every `complete_every` allocs it receives (1 = all of them) and holds the
-  // others live, listing them in its heartbeats.
-  int complete_every = 1;
+  // Holds one of every `hold_every` allocs it receives live (listing it in its heartbeats) and
+  // completes the others; 0 = completes everything.
+  int hold_every = 0;
   std::chrono::milliseconds heartbeat_interval = std::chrono::seconds(1);
   int wait_time_seconds = 1;
   // false: only heartbeats (itself, its datasets and what Hold() was given), receives nothing;
