@@ -49,6 +49,16 @@ struct Gate {
   bool open = true;
 };
 
+// `text` cut to 200 bytes of printable ASCII, for echoing client input in an error message
+// (which must stay valid UTF-8 inside its JSON string).
+std::string Printable(std::string_view text) {
+  std::string out(text.substr(0, 200));
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
 // Splits "host:port" / "[v6]:port" into an endpoint.
 Result<tcp::endpoint> ParseListen(const std::string& listen) {
   size_t colon = listen.rfind(':');
@@ -185,10 +195,14 @@ class Session : public std::enable_shared_from_this<Session> {
     std::atomic<bool> called{false};
 
     ~ResponderState() {
-      if (!called.load()) {
-        Send(ErrorResponse(Status::Internal("the request was dropped without a response"),
-                           "responder"));
+      if (called.load()) return;
+      {
+        // After Stop() nobody is waiting: no 500 to send, and nothing worth logging.
+        std::lock_guard<std::mutex> lock(gate->mu);
+        if (!gate->open) return;
       }
+      Send(ErrorResponse(Status::Internal("the request was dropped without a response"),
+                         "responder"));
     }
     void Send(HttpResponse response) {
       if (called.exchange(true)) return;
@@ -285,13 +299,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
     auto route = server_->routes.find(request.path);
     if (route == server_->routes.end()) {
-      Deliver(ErrorResponse(Status(Code::kNotFound, "no such path: " + request.path), "http"));
+      Deliver(ErrorResponse(Status(Code::kNotFound, "no such path: " + Printable(request.path)),
+                            "http"));
       return;
     }
     if (route->second.method != request.method) {
       Deliver(ErrorResponse(
           Status(Code::kMethodNotAllowed,
-                 request.path + " takes " + route->second.method + ", got " + request.method),
+                 request.path + " takes " + route->second.method + ", got " +
+                     Printable(request.method)),
           "http"));
       return;
     }

@@ -141,6 +141,10 @@ TEST_F(HttpServerTest, UnknownPathIs404NotFound) {
   EXPECT_NE(r.body.find("/Nope"), std::string::npos);
   // The connection stays usable after an error answer.
   EXPECT_EQ(c.Request("POST", "/Echo", "{}").status, 200);
+  // A path that is not UTF-8 is not echoed as such: the error body stays valid JSON.
+  RawResponse binary = c.Request("POST", "/N\xC3\x28", "{}");
+  EXPECT_EQ(binary.status, 404) << binary.Describe();
+  EXPECT_EQ(Code(binary), "NotFound");
 }
 
 TEST_F(HttpServerTest, OtherMethodOnAKnownPathIs405) {
