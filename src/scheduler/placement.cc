@@ -13,14 +13,12 @@ PoolSnapshot::PoolSnapshot(PlacementPolicy policy, const std::vector<Worker>& ca
   std::vector<const Worker*> sorted;
   sorted.reserve(candidates.size());
   for (const Worker& w : candidates) sorted.push_back(&w);
-  std::stable_sort(sorted.begin(), sorted.end(), [](const Worker* a, const Worker* b) {
-    return a->worker_id < b->worker_id;
-  });
-  sorted.erase(std::unique(sorted.begin(), sorted.end(),
-                           [](const Worker* a, const Worker* b) {
-                             return a->worker_id == b->worker_id;
-                           }),
-               sorted.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const Worker* a, const Worker* b) { return a->worker_id < b->worker_id; });
+  sorted.erase(
+      std::unique(sorted.begin(), sorted.end(),
+                  [](const Worker* a, const Worker* b) { return a->worker_id == b->worker_id; }),
+      sorted.end());
   ids_.reserve(sorted.size());
   free_.reserve(sorted.size());
   pool_pos_.reserve(sorted.size());
@@ -77,8 +75,7 @@ PoolSnapshot::Index::iterator PoolSnapshot::Best(Index& index, int64_t size) con
   return index.lower_bound(Entry{size, 0});
 }
 
-PoolSnapshot::Index::iterator PoolSnapshot::Rekey(Index& index, Index::iterator it,
-                                                  int64_t free) {
+PoolSnapshot::Index::iterator PoolSnapshot::Rekey(Index& index, Index::iterator it, int64_t free) {
   // Re-keying the extracted node reuses its memory: no allocation per placement.
   auto node = index.extract(it);
   node.value().free = free;
@@ -152,8 +149,8 @@ Plan ComputePlan(PoolSnapshot& snapshot, const std::vector<Eval>& evals) {
     std::optional<PlacementChoice> choice;
     if (eval.size <= snapshot.MaxFree()) choice = snapshot.Place(eval.dataset_id, eval.size);
     if (choice) {
-      plan.placements.push_back(PlannedPlacement{i, std::move(choice->worker_id),
-                                                 choice->locality});
+      plan.placements.push_back(
+          PlannedPlacement{i, std::move(choice->worker_id), choice->locality});
     } else {
       plan.blocked.push_back(i);
     }

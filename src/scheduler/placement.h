@@ -32,8 +32,9 @@ struct PlacementChoice {
 // re-inserting their node, which allocates nothing. The pool index is updated at once; a
 // dataset index only when that dataset is next asked for: a deduction merely queues the
 // worker's entries in its datasets' dirty lists. Re-keying them together then walks one tree
-// that is already in cache, instead of R cold trees per placement (measured 3-8x at 100k
-// workers with 8 replicas each; see bench/placement_bench.cc).
+// that is already in cache instead of R cold trees per placement, and repeated deductions of
+// one worker between lookups cost one re-key (about 1.5-2x at 100k workers with 8 replicas
+// each; see bench/placement_bench.cc).
 class PoolSnapshot {
  public:
   PoolSnapshot(PlacementPolicy policy, const std::vector<Worker>& candidates,
@@ -88,12 +89,12 @@ class PoolSnapshot {
   void Sync(uint32_t dataset);
 
   PlacementPolicy policy_;
-  std::vector<std::string> ids_;    // worker index -> id, sorted
-  std::vector<int64_t> free_;       // worker index -> free capacity
-  Index pool_;                      // every candidate
+  std::vector<std::string> ids_;           // worker index -> id, sorted
+  std::vector<int64_t> free_;              // worker index -> free capacity
+  Index pool_;                             // every candidate
   std::vector<Index::iterator> pool_pos_;  // worker index -> its entry in pool_
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> dataset_of_;
-  std::vector<Index> holders_;      // dataset index -> candidates holding a replica of it
+  std::vector<Index> holders_;  // dataset index -> candidates holding a replica of it
   // The replicas of worker w are held_[held_begin_[w] .. held_begin_[w + 1]): the dataset
   // and where w's entry is in that dataset's index. The entry's key is w's free capacity as
   // of the last Sync of the dataset; `dirty` says it is queued in dirty_[dataset].

@@ -137,8 +137,8 @@ TEST(PlacementTest, ReplicasOfUnknownWorkersAreIgnored) {
 }
 
 TEST(PlacementTest, SpreadPicksTheWorkerWithTheMostFreeCapacity) {
-  PoolSnapshot snapshot(kSpread,
-                        {MakeWorker("w1", 10), MakeWorker("w2", 40), MakeWorker("w3", 25)}, {});
+  PoolSnapshot snapshot(kSpread, {MakeWorker("w1", 10), MakeWorker("w2", 40), MakeWorker("w3", 25)},
+                        {});
 
   auto choice = snapshot.Place("", 5);
 
@@ -148,8 +148,8 @@ TEST(PlacementTest, SpreadPicksTheWorkerWithTheMostFreeCapacity) {
 
 TEST(PlacementTest, BinpackPicksTheLeastSufficientFreeCapacity) {
   PoolSnapshot snapshot(
-      kBinpack, {MakeWorker("w1", 4), MakeWorker("w2", 40), MakeWorker("w3", 6), MakeWorker("w4", 9)},
-      {});
+      kBinpack,
+      {MakeWorker("w1", 4), MakeWorker("w2", 40), MakeWorker("w3", 6), MakeWorker("w4", 9)}, {});
 
   auto choice = snapshot.Place("", 5);
 
@@ -270,9 +270,9 @@ TEST(PlacementTest, SuccessiveBinpackPlacementsFillOneWorkerFirst) {
 
 TEST(PlacementTest, DeductionMovesTheWorkerInItsDatasetIndexToo) {
   // After w1 is charged, the next eval on d1 must see w1's new free capacity.
-  PoolSnapshot snapshot(kSpread, {MakeWorker("w1", 10), MakeWorker("w2", 8), MakeWorker("w3", 50)},
-                        {MakeReplica("d1", "w1"), MakeReplica("d1", "w2"),
-                         MakeReplica("d2", "w1")});
+  PoolSnapshot snapshot(
+      kSpread, {MakeWorker("w1", 10), MakeWorker("w2", 8), MakeWorker("w3", 50)},
+      {MakeReplica("d1", "w1"), MakeReplica("d1", "w2"), MakeReplica("d2", "w1")});
 
   EXPECT_EQ(snapshot.Place("d1", 4)->worker_id, "w1");  // 10 -> 6
   EXPECT_EQ(snapshot.Place("d1", 4)->worker_id, "w2");  // 8 -> 4
@@ -415,7 +415,8 @@ RandomPool MakeRandomPool(std::mt19937& rng) {
   RandomPool pool;
   std::set<std::string> ids;
   const int worker_count = uniform(0, 40);
-  while (static_cast<int>(ids.size()) < worker_count) ids.insert("w" + std::to_string(uniform(0, 150)));
+  while (static_cast<int>(ids.size()) < worker_count)
+    ids.insert("w" + std::to_string(uniform(0, 150)));
   for (const std::string& id : ids) {
     const int capacity = uniform(1, 24);
     pool.workers.push_back(MakeWorker(id, uniform(0, capacity), capacity));
@@ -463,7 +464,8 @@ TEST(PlacementPropertyTest, PlaceAgreesWithBruteForceReference) {
         ++compared;
       }
       int64_t max_free = 0;
-      for (const Worker& w : pool.workers) max_free = std::max(max_free, reference.FreeOf(w.worker_id));
+      for (const Worker& w : pool.workers)
+        max_free = std::max(max_free, reference.FreeOf(w.worker_id));
       EXPECT_EQ(snapshot.MaxFree(), max_free) << "round " << round;
     }
   }
