@@ -24,14 +24,15 @@ TEST(ConfigTest, InvalidTtlIsAStartUpErrorNamingTheVariable) {
                               << r.output;
     EXPECT_LT(r.exit_code, 128) << "exit, not a crash or a hang; output:\n" << r.output;
     EXPECT_NE(r.output.find("LINE_WORKER_TTL"), std::string::npos)
-        << "LINE_WORKER_TTL=\"" << value << "\": output does not name it:\n" << r.output;
+        << "LINE_WORKER_TTL=\"" << value << "\": output does not name it:\n"
+        << r.output;
   }
 }
 
 TEST(ConfigTest, EveryTtlAndMaxRetryIsValidated) {
   TempDir dir;
-  for (const char* name : {"LINE_POOL_TTL", "LINE_REPLICA_TTL", "LINE_ALLOC_TTL",
-                           "LINE_MAX_RETRY", "LINE_VISIBILITY_TIMEOUT"}) {
+  for (const char* name : {"LINE_POOL_TTL", "LINE_REPLICA_TTL", "LINE_ALLOC_TTL", "LINE_MAX_RETRY",
+                           "LINE_VISIBILITY_TIMEOUT"}) {
     ExitResult r = LinedProcess::RunToExit(GoodArgs(dir), {{name, "0"}}, std::chrono::seconds(10));
     EXPECT_GT(r.exit_code, 0) << name << "=0 must stop lined; output:\n" << r.output;
     EXPECT_LT(r.exit_code, 128) << r.output;
@@ -43,9 +44,9 @@ TEST(ConfigTest, HelpListsEveryVariableAndExitsZero) {
   ExitResult r = LinedProcess::RunToExit({"--help"}, {}, std::chrono::seconds(10));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   for (const char* name :
-       {"LINE_DEPLOYMENT", "LINE_POOL_TTL", "LINE_WORKER_TTL", "LINE_REPLICA_TTL",
-        "LINE_ALLOC_TTL", "LINE_MAX_RETRY", "LINE_VISIBILITY_TIMEOUT", "LINE_MAX_BODY",
-        "LINE_STORE", "LINE_LISTEN"}) {
+       {"LINE_DEPLOYMENT", "LINE_POOL_TTL", "LINE_WORKER_TTL", "LINE_REPLICA_TTL", "LINE_ALLOC_TTL",
+        "LINE_MAX_RETRY", "LINE_VISIBILITY_TIMEOUT", "LINE_MAX_BODY", "LINE_STORE",
+        "LINE_LISTEN"}) {
     EXPECT_NE(r.output.find(name), std::string::npos) << name << " missing from --help:\n"
                                                       << r.output;
   }
@@ -55,8 +56,10 @@ class ConfiguredLinedTest : public LinedTest {
  protected:
   LinedOptions Options() override {
     LinedOptions options;
-    options.env = {{"LINE_WORKER_TTL", "5"}, {"LINE_REPLICA_TTL", "6"},
-                   {"LINE_ALLOC_TTL", "7"},  {"LINE_MAX_RETRY", "4"},
+    options.env = {{"LINE_WORKER_TTL", "5"},
+                   {"LINE_REPLICA_TTL", "6"},
+                   {"LINE_ALLOC_TTL", "7"},
+                   {"LINE_MAX_RETRY", "4"},
                    {"LINE_DEPLOYMENT", "prod"}};
     options.extra_args = {"--worker-ttl", "9"};
     return options;

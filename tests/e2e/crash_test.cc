@@ -4,7 +4,6 @@
 // acknowledged eval is still there exactly once, idempotency keys still find their evals, no
 // eval is in two live allocs, and capacity balances.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <algorithm>
@@ -28,9 +27,9 @@ constexpr int kBatchSize = 20;
 // What the clients were told before the crash.
 struct Acknowledged {
   std::mutex mu;
-  std::set<std::string> eval_ids;                        // every id answered with 200
-  std::map<std::string, json::object> keyed_requests;    // idempotency key -> its request
-  std::map<std::string, std::string> eval_id_by_key;     // idempotency key -> its eval id
+  std::set<std::string> eval_ids;                      // every id answered with 200
+  std::map<std::string, json::object> keyed_requests;  // idempotency key -> its request
+  std::map<std::string, std::string> eval_id_by_key;   // idempotency key -> its eval id
   std::atomic<size_t> count{0};
 };
 
@@ -48,9 +47,8 @@ void SubmitBatches(int port, const std::string& pool_id, int thread, std::atomic
                            {"size", SizeOf(i)},
                            {"payload", {{"thread", thread}, {"batch", batch}, {"i", i}}}};
       if (i % 2 == 0) {
-        std::string key =
-            "batch-" + std::to_string(thread) + "-" + std::to_string(batch) + "-" +
-            std::to_string(i);
+        std::string key = "batch-" + std::to_string(thread) + "-" + std::to_string(batch) + "-" +
+                          std::to_string(i);
         eval["idempotency_key"] = key;
         json::object single = eval;
         single["pool_id"] = pool_id;
@@ -58,8 +56,8 @@ void SubmitBatches(int port, const std::string& pool_id, int thread, std::atomic
       }
       evals.push_back(std::move(eval));
     }
-    HttpResponse r = client.Post("/ScheduleEvals",
-                                 json::value{{"pool_id", pool_id}, {"evals", evals}});
+    HttpResponse r =
+        client.Post("/ScheduleEvals", json::value{{"pool_id", pool_id}, {"evals", evals}});
     if (r.status == 0) return;  // lined is gone
     ASSERT_EQ(r.status, 200) << r.Describe();
     std::vector<std::string> ids = Strings(Arr(Obj(r.Json()), "eval_ids"));
@@ -120,8 +118,8 @@ TEST_F(CrashTest, AcknowledgedEvalsSurviveSigkillMidLoad) {
     submitters.emplace_back(SubmitKeyed, lined_->port(), pool_id, t, &stop, &acked);
   }
 
-  bool loaded = Eventually([&] { return acked.count >= kAcknowledgedBeforeKill; },
-                           std::chrono::minutes(2));
+  bool loaded =
+      Eventually([&] { return acked.count >= kAcknowledgedBeforeKill; }, std::chrono::minutes(2));
   // Killed while the submitters and workers are still at it.
   int killed = lined_->Kill(SIGKILL);
   stop = true;
@@ -150,16 +148,15 @@ TEST_F(CrashTest, AcknowledgedEvalsSurviveSigkillMidLoad) {
   ASSERT_GE(acked.eval_ids.size(), kAcknowledgedBeforeKill);
   size_t missing = 0;
   for (const std::string& eval_id : acked.eval_ids) {
-    HttpResponse r = client().Post("/DescribeEval",
-                                   json::value{{"pool_id", pool_id}, {"eval_id", eval_id}});
+    HttpResponse r =
+        client().Post("/DescribeEval", json::value{{"pool_id", pool_id}, {"eval_id", eval_id}});
     if (r.status != 200) {
-      if (++missing <= 10) ADD_FAILURE() << "acknowledged eval " << eval_id << " lost: "
-                                         << r.Describe();
+      if (++missing <= 10)
+        ADD_FAILURE() << "acknowledged eval " << eval_id << " lost: " << r.Describe();
       continue;
     }
     std::string state = Str(Obj(r.Json()), "state");
-    EXPECT_TRUE(state == "pending" || state == "placed" || state == "completed" ||
-                state == "dead")
+    EXPECT_TRUE(state == "pending" || state == "placed" || state == "completed" || state == "dead")
         << eval_id << " is " << state;
     if (completed_before.count(eval_id)) {
       EXPECT_EQ(state, "completed") << "acknowledged completion of " << eval_id << " lost";

@@ -15,15 +15,14 @@ constexpr int64_t kMaxBody = 200'000;
 ::testing::AssertionResult IsError(const HttpResponse& r, int status, const std::string& code,
                                    const std::string& field = "") {
   if (r.status != status) {
-    return ::testing::AssertionFailure() << "expected " << status << " " << code << ", got "
-                                         << r.Describe();
+    return ::testing::AssertionFailure()
+           << "expected " << status << " " << code << ", got " << r.Describe();
   }
   json::value v = r.Json();
   if (!v.is_object() || v.as_object().size() != 2 || !v.as_object().contains("message") ||
       !v.as_object().contains("code") || !v.as_object().at("message").is_string() ||
       !v.as_object().at("code").is_string()) {
-    return ::testing::AssertionFailure() << "error body is not {\"message\",\"code\"}: "
-                                         << r.body;
+    return ::testing::AssertionFailure() << "error body is not {\"message\",\"code\"}: " << r.body;
   }
   if (r.Code() != code) {
     return ::testing::AssertionFailure() << "expected code " << code << ", got " << r.body;
@@ -34,8 +33,7 @@ constexpr int64_t kMaxBody = 200'000;
   std::string message(v.as_object().at("message").as_string());
   if (message.empty()) return ::testing::AssertionFailure() << "empty message: " << r.body;
   if (!field.empty() && message.find(field) == std::string::npos) {
-    return ::testing::AssertionFailure() << "message does not name \"" << field
-                                         << "\": " << r.body;
+    return ::testing::AssertionFailure() << "message does not name \"" << field << "\": " << r.body;
   }
   return ::testing::AssertionSuccess();
 }
@@ -67,54 +65,51 @@ TEST_F(ErrorsTest, MissingOrInvalidFieldIsInvalidInputNamingTheField) {
   std::string pool_id = CreatePool();
   std::string worker_id = RegisterWorker(pool_id, 5);
 
-  EXPECT_TRUE(IsError(Post("/RegisterWorker", {{"capacity", 1}}), 400, "InvalidInput",
-                      "pool_id"));
-  EXPECT_TRUE(IsError(Post("/RegisterWorker", {{"pool_id", pool_id}}), 400, "InvalidInput",
-                      "capacity"));
+  EXPECT_TRUE(IsError(Post("/RegisterWorker", {{"capacity", 1}}), 400, "InvalidInput", "pool_id"));
+  EXPECT_TRUE(
+      IsError(Post("/RegisterWorker", {{"pool_id", pool_id}}), 400, "InvalidInput", "capacity"));
   EXPECT_TRUE(IsError(Post("/RegisterWorker", {{"pool_id", pool_id}, {"capacity", 0}}), 400,
                       "InvalidInput", "capacity"));
   EXPECT_TRUE(IsError(Post("/RegisterWorker", {{"pool_id", pool_id}, {"capacity", "10"}}), 400,
                       "InvalidInput", "capacity"));
   EXPECT_TRUE(IsError(Post("/RegisterWorker", {{"pool_id", pool_id}, {"capacity", 2147483648}}),
                       400, "InvalidInput", "capacity"));
-  EXPECT_TRUE(IsError(Post("/CreatePool", {{"placement", "random"}}), 400, "InvalidInput",
-                      "placement"));
-  EXPECT_TRUE(IsError(Post("/CreatePool", {{"max_retry", 0}}), 400, "InvalidInput",
-                      "max_retry"));
+  EXPECT_TRUE(
+      IsError(Post("/CreatePool", {{"placement", "random"}}), 400, "InvalidInput", "placement"));
+  EXPECT_TRUE(IsError(Post("/CreatePool", {{"max_retry", 0}}), 400, "InvalidInput", "max_retry"));
 
   EXPECT_TRUE(IsError(Post("/ScheduleEval", {{"pool_id", pool_id}, {"size", 0}}), 400,
                       "InvalidInput", "size"));
   EXPECT_TRUE(IsError(Post("/ScheduleEval", {{"pool_id", pool_id}, {"size", -3}}), 400,
                       "InvalidInput", "size"));
-  EXPECT_TRUE(IsError(Post("/ScheduleEval", {{"pool_id", pool_id}}), 400, "InvalidInput",
-                      "size"));
+  EXPECT_TRUE(IsError(Post("/ScheduleEval", {{"pool_id", pool_id}}), 400, "InvalidInput", "size"));
   EXPECT_TRUE(IsError(Post("/ScheduleEval", {{"pool_id", pool_id}, {"size", 1.5}}), 400,
                       "InvalidInput", "size"));
   EXPECT_TRUE(IsError(
-      Post("/ScheduleEval", {{"pool_id", pool_id}, {"size", 1}, {"dataset_id", "has space"}}),
-      400, "InvalidInput", "dataset_id"));
-  EXPECT_TRUE(IsError(Post("/ScheduleEval", {{"pool_id", pool_id},
-                                             {"size", 1},
-                                             {"idempotency_key", std::string(129, 'k')}}),
-                      400, "InvalidInput", "idempotency_key"));
+      Post("/ScheduleEval", {{"pool_id", pool_id}, {"size", 1}, {"dataset_id", "has space"}}), 400,
+      "InvalidInput", "dataset_id"));
+  EXPECT_TRUE(
+      IsError(Post("/ScheduleEval",
+                   {{"pool_id", pool_id}, {"size", 1}, {"idempotency_key", std::string(129, 'k')}}),
+              400, "InvalidInput", "idempotency_key"));
   // 64 KiB is the largest payload; the body itself is well under LINE_MAX_BODY.
-  EXPECT_TRUE(IsError(Post("/ScheduleEval", {{"pool_id", pool_id},
-                                             {"size", 1},
-                                             {"payload", std::string(70 * 1024, 'p')}}),
-                      400, "InvalidInput", "payload"));
+  EXPECT_TRUE(
+      IsError(Post("/ScheduleEval",
+                   {{"pool_id", pool_id}, {"size", 1}, {"payload", std::string(70 * 1024, 'p')}}),
+              400, "InvalidInput", "payload"));
 
-  EXPECT_TRUE(IsError(Post("/ReceiveAllocs", {{"pool_id", pool_id},
-                                              {"worker_id", worker_id},
-                                              {"wait_time_seconds", 21}}),
-                      400, "InvalidInput", "wait_time_seconds"));
-  EXPECT_TRUE(IsError(Post("/ReceiveAllocs", {{"pool_id", pool_id},
-                                              {"worker_id", worker_id},
-                                              {"max_number_of_messages", 0}}),
-                      400, "InvalidInput", "max_number_of_messages"));
-  EXPECT_TRUE(IsError(Post("/ReceiveAllocs", {{"pool_id", pool_id},
-                                              {"worker_id", worker_id},
-                                              {"max_number_of_messages", 101}}),
-                      400, "InvalidInput", "max_number_of_messages"));
+  EXPECT_TRUE(
+      IsError(Post("/ReceiveAllocs",
+                   {{"pool_id", pool_id}, {"worker_id", worker_id}, {"wait_time_seconds", 21}}),
+              400, "InvalidInput", "wait_time_seconds"));
+  EXPECT_TRUE(
+      IsError(Post("/ReceiveAllocs",
+                   {{"pool_id", pool_id}, {"worker_id", worker_id}, {"max_number_of_messages", 0}}),
+              400, "InvalidInput", "max_number_of_messages"));
+  EXPECT_TRUE(IsError(
+      Post("/ReceiveAllocs",
+           {{"pool_id", pool_id}, {"worker_id", worker_id}, {"max_number_of_messages", 101}}),
+      400, "InvalidInput", "max_number_of_messages"));
   EXPECT_TRUE(IsError(Post("/ListEvals", {{"pool_id", pool_id}, {"max_results", 1001}}), 400,
                       "InvalidInput", "max_results"));
   EXPECT_TRUE(IsError(Post("/ListEvals", {{"pool_id", pool_id}, {"state", "running"}}), 400,
@@ -143,8 +138,8 @@ TEST_F(ErrorsTest, ScheduleEvalsIsAllOrNothing) {
   EXPECT_TRUE(IsError(Post("/ScheduleEvals", {{"pool_id", pool_id}, {"evals", too_many}}), 400,
                       "InvalidInput", "evals"));
   EXPECT_EQ(Int(DescribePool(pool_id), "pending_evals"), 0);
-  Result<std::vector<json::object>> all = ListAll(client(), "/ListEvals", {{"pool_id", pool_id}},
-                                                  "evals");
+  Result<std::vector<json::object>> all =
+      ListAll(client(), "/ListEvals", {{"pool_id", pool_id}}, "evals");
   ASSERT_TRUE(all.ok()) << all.status().message();
   EXPECT_TRUE(all->empty());
 }
@@ -155,10 +150,10 @@ TEST_F(ErrorsTest, UnknownThingsAreNotFound) {
   EXPECT_TRUE(IsError(Post("/DescribePool", {{"pool_id", unknown}}), 404, "PoolNotFound"));
   EXPECT_TRUE(IsError(Post("/RegisterWorker", {{"pool_id", unknown}, {"capacity", 1}}), 404,
                       "PoolNotFound"));
-  EXPECT_TRUE(IsError(Post("/ScheduleEval", {{"pool_id", unknown}, {"size", 1}}), 404,
-                      "PoolNotFound"));
-  EXPECT_TRUE(IsError(Post("/DescribeWorker", {{"pool_id", pool_id}, {"worker_id", unknown}}),
-                      404, "WorkerNotFound"));
+  EXPECT_TRUE(
+      IsError(Post("/ScheduleEval", {{"pool_id", unknown}, {"size", 1}}), 404, "PoolNotFound"));
+  EXPECT_TRUE(IsError(Post("/DescribeWorker", {{"pool_id", pool_id}, {"worker_id", unknown}}), 404,
+                      "WorkerNotFound"));
   EXPECT_TRUE(IsError(Post("/SendHeartbeat", {{"pool_id", pool_id},
                                               {"worker_id", unknown},
                                               {"allocs", json::array{}},
@@ -177,8 +172,7 @@ TEST_F(ErrorsTest, UnknownThingsAreNotFound) {
 TEST_F(ErrorsTest, WrongMethodIsMethodNotAllowed) {
   EXPECT_TRUE(IsError(client().Get("/CreatePool"), 405, "MethodNotAllowed"));
   EXPECT_TRUE(IsError(client().Request("PUT", "/ScheduleEval", "{}"), 405, "MethodNotAllowed"));
-  EXPECT_TRUE(IsError(client().Request("DELETE", "/DescribePool", "{}"), 405,
-                      "MethodNotAllowed"));
+  EXPECT_TRUE(IsError(client().Request("DELETE", "/DescribePool", "{}"), 405, "MethodNotAllowed"));
 }
 
 TEST_F(ErrorsTest, DisbandedPoolRefusesNewWorkEvalsAndRedrives) {
@@ -189,13 +183,12 @@ TEST_F(ErrorsTest, DisbandedPoolRefusesNewWorkEvalsAndRedrives) {
 
   EXPECT_TRUE(IsError(Post("/RegisterWorker", {{"pool_id", pool_id}, {"capacity", 1}}), 409,
                       "PoolDisbanded"));
-  EXPECT_TRUE(IsError(Post("/ScheduleEval", {{"pool_id", pool_id}, {"size", 1}}), 409,
-                      "PoolDisbanded"));
-  EXPECT_TRUE(IsError(Post("/ScheduleEvals", {{"pool_id", pool_id},
-                                              {"evals", {json::object{{"size", 1}}}}}),
-                      409, "PoolDisbanded"));
-  EXPECT_TRUE(IsError(Post("/RedriveDeadLetters", {{"pool_id", pool_id}}), 409,
-                      "PoolDisbanded"));
+  EXPECT_TRUE(
+      IsError(Post("/ScheduleEval", {{"pool_id", pool_id}, {"size", 1}}), 409, "PoolDisbanded"));
+  EXPECT_TRUE(IsError(
+      Post("/ScheduleEvals", {{"pool_id", pool_id}, {"evals", {json::object{{"size", 1}}}}}), 409,
+      "PoolDisbanded"));
+  EXPECT_TRUE(IsError(Post("/RedriveDeadLetters", {{"pool_id", pool_id}}), 409, "PoolDisbanded"));
 
   // Its pending eval was dead-lettered in the same step, and reads still answer.
   EXPECT_EQ(Str(DescribeEval(pool_id, pending), "state"), "dead");
@@ -214,9 +207,8 @@ TEST_F(ErrorsTest, CompletingSomeoneElsesOrAnEndedAllocIsAConflict) {
   std::string pool_id = CreatePool();
   std::string worker_id = RegisterWorker(pool_id, 4);
   std::string eval_id = ScheduleEval(pool_id, 4);
-  json::object received = Call("/ReceiveAllocs", {{"pool_id", pool_id},
-                                                  {"worker_id", worker_id},
-                                                  {"wait_time_seconds", 5}});
+  json::object received = Call(
+      "/ReceiveAllocs", {{"pool_id", pool_id}, {"worker_id", worker_id}, {"wait_time_seconds", 5}});
   ASSERT_EQ(Arr(received, "allocs").size(), 1u) << json::serialize(received);
   std::string alloc_id = Str(Obj(Arr(received, "allocs")[0]), "alloc_id");
   std::string other_worker = RegisterWorker(pool_id, 4);

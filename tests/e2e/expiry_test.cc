@@ -38,8 +38,9 @@ class ExpiryTest : public LinedTest {
   }
 
   json::object ReceiveOne(const std::string& pool_id, const std::string& worker_id) {
-    json::object r = Call("/ReceiveAllocs",
-                          {{"pool_id", pool_id}, {"worker_id", worker_id}, {"wait_time_seconds", 5}});
+    json::object r =
+        Call("/ReceiveAllocs",
+             {{"pool_id", pool_id}, {"worker_id", worker_id}, {"wait_time_seconds", 5}});
     EXPECT_EQ(Arr(r, "allocs").size(), 1u) << json::serialize(r);
     if (Arr(r, "allocs").empty()) return {};
     return Obj(Arr(r, "allocs")[0]);
@@ -88,8 +89,8 @@ TEST_F(ExpiryTest, SilentWorkerDiesAndItsEvalRunsElsewhereAsAttemptTwo) {
 
   json::object expired = Call("/DescribeAlloc", {{"pool_id", pool_id}, {"alloc_id", first_alloc}});
   EXPECT_EQ(Str(expired, "state"), "expired");
-  HttpResponse gone = client().Post("/DescribeWorker",
-                                    json::value{{"pool_id", pool_id}, {"worker_id", doomed}});
+  HttpResponse gone =
+      client().Post("/DescribeWorker", json::value{{"pool_id", pool_id}, {"worker_id", doomed}});
   EXPECT_EQ(gone.status, 404) << gone.Describe();
   EXPECT_EQ(gone.Code(), "WorkerNotFound");
   json::object pool = DescribePool(pool_id);
@@ -110,14 +111,13 @@ TEST_F(ExpiryTest, EvalIsDeadLetteredAfterMaxRetryAndRedriven) {
   json::value payload = {{"job", 7}};
   std::string doomed = ScheduleEval(pool_id, 2, "d9", payload);
   std::string also_doomed = ScheduleEval(pool_id, 1);
-  ASSERT_TRUE(Eventually(
-      [&] { return Int(DescribePool(pool_id), "dead_letters") == 2; }, seconds(15)))
+  ASSERT_TRUE(
+      Eventually([&] { return Int(DescribePool(pool_id), "dead_letters") == 2; }, seconds(15)))
       << json::serialize(DescribePool(pool_id));
 
   json::object eval = DescribeEval(pool_id, doomed);
   EXPECT_EQ(Str(eval, "state"), "dead");
-  EXPECT_EQ(Arr(eval, "history").size(), 2u) << "placed max_retry times: "
-                                              << json::serialize(eval);
+  EXPECT_EQ(Arr(eval, "history").size(), 2u) << "placed max_retry times: " << json::serialize(eval);
   Result<std::vector<json::object>> letters =
       ListAll(client(), "/ListDeadLetters", {{"pool_id", pool_id}}, "dead_letters");
   ASSERT_TRUE(letters.ok()) << letters.status().message();
@@ -192,8 +192,7 @@ TEST_F(ExpiryTest, DeregisteredWorkersAllocIsPlacedAgainAndDrainedWorkerGetsNoth
   json::object moved = ReceiveOne(pool_id, stays);
   EXPECT_EQ(Str(moved, "eval_id"), eval_id);
   EXPECT_EQ(Int(moved, "attempt"), 2);
-  EXPECT_EQ(Str(Call("/DescribeAlloc", {{"pool_id", pool_id}, {"alloc_id", first_alloc}}),
-                "state"),
+  EXPECT_EQ(Str(Call("/DescribeAlloc", {{"pool_id", pool_id}, {"alloc_id", first_alloc}}), "state"),
             "expired");
   EXPECT_EQ(Int(DescribeWorker(pool_id, drained), "free"), 8) << "a draining worker gets nothing";
 }

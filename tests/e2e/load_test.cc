@@ -39,9 +39,8 @@ TEST_F(LoadTest, TenWorkersRunAThousandEvalsExactlyOnce) {
   for (int first = 0; first < kEvals; first += kBatch) {
     json::array evals;
     for (int i = first; i < first + kBatch; ++i) {
-      evals.push_back(json::object{{"dataset_id", "d" + std::to_string(i % 7)},
-                                   {"size", kSize},
-                                   {"payload", {{"i", i}}}});
+      evals.push_back(json::object{
+          {"dataset_id", "d" + std::to_string(i % 7)}, {"size", kSize}, {"payload", {{"i", i}}}});
     }
     json::object answer = Call("/ScheduleEvals", {{"pool_id", pool_id}, {"evals", evals}});
     std::vector<std::string> ids = Strings(Arr(answer, "eval_ids"));

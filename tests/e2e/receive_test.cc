@@ -106,8 +106,8 @@ TEST_F(ReceiveTest, UnacknowledgedAllocIsDeliveredAgainAfterTheVisibilityTimeout
   Clock::time_point quiet_until = Clock::now() + milliseconds(2500);
   while (Clock::now() < quiet_until) {
     json::object later = Receive(client(), pool_id, worker_id, 1);
-    EXPECT_TRUE(Arr(later, "allocs").empty()) << "acknowledged alloc delivered again: "
-                                              << json::serialize(later);
+    EXPECT_TRUE(Arr(later, "allocs").empty())
+        << "acknowledged alloc delivered again: " << json::serialize(later);
   }
   EXPECT_EQ(Str(DescribeEval(pool_id, eval_id), "state"), "placed");
 }

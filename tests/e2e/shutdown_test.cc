@@ -1,7 +1,6 @@
 // Graceful stop: SIGTERM and SIGINT end lined with exit code 0 without abandoning a parked
 // long-poll, and everything acknowledged before is there after a restart on the same store.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <chrono>
@@ -23,8 +22,8 @@ TEST_F(ShutdownTest, SigtermExitsZeroAndCommittedStateSurvivesRestart) {
   std::string busy = RegisterWorker(pool_id, 4);
   Heartbeat(pool_id, busy, {}, {"d1"});
   std::string completed = ScheduleEval(pool_id, 4, "d1", json::value{{"n", 1}});
-  json::object got = Call("/ReceiveAllocs",
-                          {{"pool_id", pool_id}, {"worker_id", busy}, {"wait_time_seconds", 5}});
+  json::object got =
+      Call("/ReceiveAllocs", {{"pool_id", pool_id}, {"worker_id", busy}, {"wait_time_seconds", 5}});
   ASSERT_EQ(Arr(got, "allocs").size(), 1u) << json::serialize(got);
   Call("/CompleteAlloc", {{"pool_id", pool_id},
                           {"alloc_id", Str(Obj(Arr(got, "allocs")[0]), "alloc_id")},
@@ -39,9 +38,9 @@ TEST_F(ShutdownTest, SigtermExitsZeroAndCommittedStateSurvivesRestart) {
   // A long-poll parked on the idle worker when the signal arrives.
   std::unique_ptr<HttpClient> poller = NewClient();
   std::future<HttpResponse> poll = std::async(std::launch::async, [&] {
-    return poller->Post("/ReceiveAllocs", json::value{{"pool_id", pool_id},
-                                                      {"worker_id", idle},
-                                                      {"wait_time_seconds", 20}});
+    return poller->Post(
+        "/ReceiveAllocs",
+        json::value{{"pool_id", pool_id}, {"worker_id", idle}, {"wait_time_seconds", 20}});
   });
   std::this_thread::sleep_for(milliseconds(300));  // let it park; no signal exists for that
 
@@ -60,8 +59,8 @@ TEST_F(ShutdownTest, SigtermExitsZeroAndCommittedStateSurvivesRestart) {
   json::object after = DescribePool(pool_id);
   for (const char* key : {"placement", "workers", "capacity", "free", "pending_evals",
                           "live_allocs", "dead_letters", "max_retry", "alloc_ttl"}) {
-    EXPECT_EQ(after.at(key), before.at(key)) << key << ": before " << json::serialize(before)
-                                             << " after " << json::serialize(after);
+    EXPECT_EQ(after.at(key), before.at(key))
+        << key << ": before " << json::serialize(before) << " after " << json::serialize(after);
   }
   json::object done = DescribeEval(pool_id, completed);
   EXPECT_EQ(Str(done, "state"), "completed");
@@ -74,8 +73,8 @@ TEST_F(ShutdownTest, SigtermExitsZeroAndCommittedStateSurvivesRestart) {
   EXPECT_TRUE(CheckCapacityInvariant(client(), pool_id));
 
   // The placed eval's alloc is still delivered to its worker after the restart.
-  json::object redelivered = Call(
-      "/ReceiveAllocs", {{"pool_id", pool_id}, {"worker_id", busy}, {"wait_time_seconds", 1}});
+  json::object redelivered =
+      Call("/ReceiveAllocs", {{"pool_id", pool_id}, {"worker_id", busy}, {"wait_time_seconds", 1}});
   ASSERT_EQ(Arr(redelivered, "allocs").size(), 1u) << json::serialize(redelivered);
   EXPECT_EQ(Str(Obj(Arr(redelivered, "allocs")[0]), "eval_id"), placed);
 

@@ -50,8 +50,8 @@ TEST_F(StoreOutageTest, WritesAreStoreUnavailableWhileTheStoreIsLockedAndWorkAft
   WriteLockHolder lock(lined_->store_path());
   ASSERT_TRUE(lock.error().empty()) << lock.error();
   Clock::time_point start = Clock::now();
-  HttpResponse refused = client().Post("/RegisterWorker",
-                                       json::value{{"pool_id", pool_id}, {"capacity", 2}});
+  HttpResponse refused =
+      client().Post("/RegisterWorker", json::value{{"pool_id", pool_id}, {"capacity", 2}});
   EXPECT_EQ(refused.status, 503) << refused.Describe();
   EXPECT_EQ(refused.Code(), "StoreUnavailable") << refused.body;
   ASSERT_FALSE(refused.body.empty());

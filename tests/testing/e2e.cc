@@ -26,8 +26,8 @@ json::object CallOk(HttpClient& client, std::string_view path, const json::value
   }
   json::value v = r.Json();
   if (!v.is_object()) {
-    ADD_FAILURE() << "POST " << path << " answered 200 with a body that is no JSON object: "
-                  << r.body;
+    ADD_FAILURE() << "POST " << path
+                  << " answered 200 with a body that is no JSON object: " << r.body;
     return {};
   }
   return std::move(v.as_object());
@@ -107,8 +107,7 @@ Result<std::vector<json::object>> ListAll(HttpClient& client, std::string_view p
                               " -> " + r.Describe());
     }
     json::value v = r.Json();
-    if (!v.is_object() || !v.as_object().contains(field) ||
-        !v.as_object().at(field).is_array()) {
+    if (!v.is_object() || !v.as_object().contains(field) || !v.as_object().at(field).is_array()) {
       return Status::Internal("POST " + std::string(path) + " answered without array \"" +
                               std::string(field) + "\": " + r.body);
     }
@@ -131,8 +130,7 @@ Result<std::vector<json::object>> ListAll(HttpClient& client, std::string_view p
   }
 }
 
-::testing::AssertionResult CheckCapacityInvariant(HttpClient& client,
-                                                  const std::string& pool_id) {
+::testing::AssertionResult CheckCapacityInvariant(HttpClient& client, const std::string& pool_id) {
   Result<std::vector<json::object>> workers =
       ListAll(client, "/ListWorkers", {{"pool_id", pool_id}}, "workers");
   if (!workers.ok()) return ::testing::AssertionFailure() << workers.status().message();
@@ -141,9 +139,9 @@ Result<std::vector<json::object>> ListAll(HttpClient& client, std::string_view p
     std::string worker_id = Str(w, "worker_id");
     int64_t capacity = Int(w, "capacity");
     int64_t free = Int(w, "free");
-    Result<std::vector<json::object>> live = ListAll(
-        client, "/ListAllocs", {{"pool_id", pool_id}, {"worker_id", worker_id}, {"state", "live"}},
-        "allocs");
+    Result<std::vector<json::object>> live =
+        ListAll(client, "/ListAllocs",
+                {{"pool_id", pool_id}, {"worker_id", worker_id}, {"state", "live"}}, "allocs");
     if (!live.ok()) return ::testing::AssertionFailure() << live.status().message();
     int64_t held = 0;
     std::set<std::string> live_ids;
@@ -167,8 +165,8 @@ Result<std::vector<json::object>> ListAll(HttpClient& client, std::string_view p
     }
   }
   if (!problems.str().empty()) {
-    return ::testing::AssertionFailure() << "capacity invariant broken in pool " << pool_id
-                                         << ":\n" << problems.str();
+    return ::testing::AssertionFailure() << "capacity invariant broken in pool " << pool_id << ":\n"
+                                         << problems.str();
   }
   return ::testing::AssertionSuccess() << workers->size() << " workers balanced";
 }
@@ -188,8 +186,8 @@ Result<std::vector<json::object>> ListAll(HttpClient& client, std::string_view p
       problems << "eval " << eval_id << " is in " << alloc_ids.size() << " live allocs\n";
       continue;
     }
-    HttpResponse r = client.Post("/DescribeEval", json::value{{"pool_id", pool_id},
-                                                              {"eval_id", eval_id}});
+    HttpResponse r =
+        client.Post("/DescribeEval", json::value{{"pool_id", pool_id}, {"eval_id", eval_id}});
     json::value v = r.Json();
     if (r.status != 200 || !v.is_object()) {
       problems << "DescribeEval " << eval_id << " of a live alloc -> " << r.Describe() << "\n";
@@ -230,8 +228,8 @@ Result<std::vector<json::object>> ListAll(HttpClient& client, std::string_view p
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return ::testing::AssertionFailure() << "pool " << pool_id << " still changing after "
-                                       << timeout.count() << " ms: " << last;
+  return ::testing::AssertionFailure()
+         << "pool " << pool_id << " still changing after " << timeout.count() << " ms: " << last;
 }
 
 bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
@@ -268,8 +266,7 @@ std::string LinedTest::CreatePool(json::object request) {
 }
 
 std::string LinedTest::RegisterWorker(const std::string& pool_id, int64_t capacity) {
-  return Str(Call("/RegisterWorker", {{"pool_id", pool_id}, {"capacity", capacity}}),
-             "worker_id");
+  return Str(Call("/RegisterWorker", {{"pool_id", pool_id}, {"capacity", capacity}}), "worker_id");
 }
 
 void LinedTest::Heartbeat(const std::string& pool_id, const std::string& worker_id,
@@ -283,11 +280,11 @@ void LinedTest::Heartbeat(const std::string& pool_id, const std::string& worker_
 
 std::string LinedTest::ScheduleEval(const std::string& pool_id, int64_t size,
                                     const std::string& dataset_id, const json::value& payload) {
-  return Str(Call("/ScheduleEval", {{"pool_id", pool_id},
-                                    {"dataset_id", dataset_id},
-                                    {"size", size},
-                                    {"payload", payload}}),
-             "eval_id");
+  return Str(
+      Call(
+          "/ScheduleEval",
+          {{"pool_id", pool_id}, {"dataset_id", dataset_id}, {"size", size}, {"payload", payload}}),
+      "eval_id");
 }
 
 json::object LinedTest::DescribeEval(const std::string& pool_id, const std::string& eval_id) {

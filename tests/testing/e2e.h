@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -15,8 +16,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "common/status.h"
 #include "testing/http_client.h"
@@ -85,8 +84,7 @@ class LinedTest : public ::testing::Test {
   std::string CreatePool(json::object request = {});
   std::string RegisterWorker(const std::string& pool_id, int64_t capacity);
   void Heartbeat(const std::string& pool_id, const std::string& worker_id,
-                 const std::vector<std::string>& allocs,
-                 const std::vector<std::string>& datasets);
+                 const std::vector<std::string>& allocs, const std::vector<std::string>& datasets);
   std::string ScheduleEval(const std::string& pool_id, int64_t size,
                            const std::string& dataset_id = "",
                            const json::value& payload = nullptr);

@@ -3,13 +3,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <strings.h>
 
 namespace line::testing {
 namespace {
@@ -153,9 +153,9 @@ HttpResponse HttpClient::Exchange(std::string_view request, bool* closed_before_
   int64_t content_length = -1;
   while (line_end != std::string_view::npos) {
     size_t next = head.find("\r\n", line_end + 2);
-    std::string_view line = head.substr(line_end + 2, next == std::string_view::npos
-                                                          ? std::string_view::npos
-                                                          : next - line_end - 2);
+    std::string_view line =
+        head.substr(line_end + 2,
+                    next == std::string_view::npos ? std::string_view::npos : next - line_end - 2);
     std::string_view value;
     if (HeaderIs(line, "Content-Length", &value)) {
       content_length = std::atoll(std::string(value).c_str());

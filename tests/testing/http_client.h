@@ -6,12 +6,11 @@
 // server fails the test instead of hanging it.
 #pragma once
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <boost/json.hpp>
 
 namespace line::testing {
 

@@ -106,8 +106,8 @@ std::optional<int> WaitPid(pid_t pid, milliseconds timeout) {
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                        "/line-e2e-XXXXXX";
+  std::string pattern =
+      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/line-e2e-XXXXXX";
   if (mkdtemp(pattern.data()) == nullptr) {
     std::perror("mkdtemp");
     std::abort();  // nothing a test can do without a scratch directory
@@ -145,8 +145,8 @@ std::string DefaultLinedPath() {
 }
 
 LinedProcess::LinedProcess(LinedOptions options) : options_(std::move(options)) {
-  store_path_ = options_.store_path.empty() ? (dir_.path() / "line.db").string()
-                                            : options_.store_path;
+  store_path_ =
+      options_.store_path.empty() ? (dir_.path() / "line.db").string() : options_.store_path;
 }
 
 LinedProcess::~LinedProcess() {

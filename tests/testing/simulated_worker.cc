@@ -1,9 +1,8 @@
 #include "testing/simulated_worker.h"
 
 #include <algorithm>
-#include <set>
-
 #include <boost/json.hpp>
+#include <set>
 
 #include "testing/http_client.h"
 
@@ -59,8 +58,7 @@ void SimulatedWorker::Run(int port) {
     json::value v = r.Json();
     if (r.status != 200 || !v.is_object()) {
       std::lock_guard lock(mu_);
-      errors_.push_back(std::string(path) + " " + json::serialize(request) + " -> " +
-                        r.Describe());
+      errors_.push_back(std::string(path) + " " + json::serialize(request) + " -> " + r.Describe());
       return {};
     }
     return std::move(v.as_object());
@@ -90,10 +88,11 @@ void SimulatedWorker::Run(int port) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       continue;
     }
-    json::object batch = call("/ReceiveAllocs", {{"pool_id", options_.pool_id},
-                                                 {"worker_id", options_.worker_id},
-                                                 {"max_number_of_messages", 100},
-                                                 {"wait_time_seconds", options_.wait_time_seconds}});
+    json::object batch =
+        call("/ReceiveAllocs", {{"pool_id", options_.pool_id},
+                                {"worker_id", options_.worker_id},
+                                {"max_number_of_messages", 100},
+                                {"wait_time_seconds", options_.wait_time_seconds}});
     const json::value* allocs = batch.if_contains("allocs");
     if (allocs == nullptr || !allocs->is_array()) {
       // No answer (server down) or an error already recorded: do not spin on it.

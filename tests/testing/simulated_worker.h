@@ -61,8 +61,8 @@ class SimulatedWorker {
   std::atomic<int64_t> transport_failures_{0};
   mutable std::mutex mu_;
   std::vector<std::pair<std::string, std::string>> received_;  // guarded by mu_
-  std::vector<std::string> completed_;                          // guarded by mu_
-  std::vector<std::string> errors_;                             // guarded by mu_
+  std::vector<std::string> completed_;                         // guarded by mu_
+  std::vector<std::string> errors_;                            // guarded by mu_
   std::set<std::string> held_;  // live allocs it keeps running; guarded by mu_
   std::thread thread_;
 };
