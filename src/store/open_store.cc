@@ -11,8 +11,10 @@ namespace line {
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url) {
   constexpr std::string_view kSqlite = "sqlite:";
   if (!url.starts_with(kSqlite) || url.size() == kSqlite.size()) {
-    return Status::InvalidInput("LINE_STORE must be sqlite:PATH (the only store this build has), "
-                                "got '" + url + "'");
+    return Status::InvalidInput(
+        "LINE_STORE must be sqlite:PATH (the only store this build has), "
+        "got '" +
+        url + "'");
   }
   std::filesystem::path path(url.substr(kSqlite.size()));
   if (path.has_parent_path()) {

@@ -41,6 +41,7 @@ class Tx {
   // --- Pools ---
   virtual Result<std::optional<Pool>> GetPool(std::string_view pool_id) = 0;
   virtual Status InsertPool(const Pool& pool) = 0;
+  // A pool already disbanded keeps its first disbanded_at.
   virtual Status MarkPoolDisbanded(std::string_view pool_id, TimeMs at) = 0;
   // Ordered by pool_id, those greater than `after_pool_id` ("" = from the start).
   virtual Result<std::vector<Pool>> ListPools(std::string_view after_pool_id, int64_t limit) = 0;

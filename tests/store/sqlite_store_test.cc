@@ -76,10 +76,10 @@ std::vector<std::string> IndexNames(Connection& conn) {
 
 const std::vector<std::string> kV1Indexes = {"allocs_by_id", "evals_by_id", "evals_by_key"};
 const std::vector<std::string> kLatestIndexes = {
-    "allocs_by_eval",    "allocs_by_id",   "allocs_by_pool",  "allocs_by_worker",
-    "allocs_live_by_ttl", "allocs_live_by_worker", "evals_by_id", "evals_by_key",
-    "evals_by_pool",     "evals_by_state", "pools_disbanded", "replicas_by_ttl",
-    "workers_by_free",   "workers_by_ttl"};
+    "allocs_by_eval",     "allocs_by_id",          "allocs_by_pool",  "allocs_by_worker",
+    "allocs_live_by_ttl", "allocs_live_by_worker", "evals_by_id",     "evals_by_key",
+    "evals_by_pool",      "evals_by_state",        "pools_disbanded", "replicas_by_ttl",
+    "workers_by_free",    "workers_by_ttl"};
 
 TEST(SqliteStoreTest, UsesWalAndFullSynchronousOnTheWriter) {
   ScopedTempDir dir;
@@ -92,6 +92,7 @@ TEST(SqliteStoreTest, UsesWalAndFullSynchronousOnTheWriter) {
   ASSERT_TRUE(synchronous.ok()) << synchronous.status().ToString();
   EXPECT_EQ(*synchronous, "2") << "FULL";
   EXPECT_EQ(store->WriterPragma("busy_timeout").value(), "5000");
+  EXPECT_EQ(store->WriterPragma("temp_store").value(), "2") << "savepoint journals in memory";
   EXPECT_EQ(store->WriterPragma("x; DROP TABLE pools").status().code(), Code::kInvalidInput);
 }
 
@@ -168,8 +169,7 @@ TEST(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {
   Result<std::unique_ptr<SqliteStore>> opened = OpenSqliteStore(path);
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), Code::kInternal);
-  EXPECT_NE(opened.status().message().find("999"), std::string::npos)
-      << opened.status().message();
+  EXPECT_NE(opened.status().message().find("999"), std::string::npos) << opened.status().message();
 }
 
 TEST(SqliteStoreTest, ReopenAfterCloseKeepsTheData) {
@@ -302,8 +302,7 @@ TEST(SqliteStoreTest, GroupsAreBounded) {
   entered.get_future().wait();
   SqliteStoreStats before = store->Stats();
   for (int i = 0; i < 95; ++i) {
-    store->Write([i](Tx& tx) { return tx.InsertPool(MakePool("p" + std::to_string(i))); },
-                 nullptr);
+    store->Write([i](Tx& tx) { return tx.InsertPool(MakePool("p" + std::to_string(i))); }, nullptr);
   }
   release.set_value();
   store->Close();  // drains the queue
@@ -323,8 +322,7 @@ TEST(SqliteStoreTest, CloseFromADoneCallbackDoesNotDeadlock) {
                  closed_from_done.set_value(s);
                });
   LINE_EXPECT_OK(closed_from_done.get_future().get());
-  EXPECT_EQ(WriteSync(*store, [](Tx&) { return Status::Ok(); }).code(),
-            Code::kStoreUnavailable);
+  EXPECT_EQ(WriteSync(*store, [](Tx&) { return Status::Ok(); }).code(), Code::kStoreUnavailable);
   store.reset();  // joins the writer from this thread
 }
 

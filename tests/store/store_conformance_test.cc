@@ -1,4 +1,6 @@
 // The Tx primitives and the Store contract, for every backend (see store_conformance.h).
+#include "store_conformance.h"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -8,7 +10,6 @@
 #include <thread>
 #include <vector>
 
-#include "store_conformance.h"
 #include "store_test_util.h"
 
 namespace line::testing_store {
@@ -133,8 +134,7 @@ TEST_P(StoreConformanceTest, DisbandKeepsFirstTimeAndPoolsDisbandedByHonoursCuto
             (Ids{"c", "a"}));
   EXPECT_EQ(ReadValue(store(), [](Tx& tx) { return tx.PoolsDisbandedBy(kNow + 30, 1); }),
             (Ids{"c"}));
-  EXPECT_TRUE(ReadValue(store(), [](Tx& tx) { return tx.PoolsDisbandedBy(kNow + 9, 10); })
-                  .empty());
+  EXPECT_TRUE(ReadValue(store(), [](Tx& tx) { return tx.PoolsDisbandedBy(kNow + 9, 10); }).empty());
 }
 
 TEST_P(StoreConformanceTest, ListPoolsPagesInPoolIdOrder) {
@@ -301,7 +301,8 @@ TEST_P(StoreConformanceTest, WorkerRoundTripRenewDrainDelete) {
 
 TEST_P(StoreConformanceTest, ListWorkersPagesInWorkerIdOrderWithinPool) {
   LINE_ASSERT_OK(WriteSync(store(), [](Tx& tx) {
-    for (const char* id : {"w3", "w1", "w2"}) LINE_RETURN_IF_ERROR(tx.InsertWorker(MakeWorker("p", id, 1)));
+    for (const char* id : {"w3", "w1", "w2"})
+      LINE_RETURN_IF_ERROR(tx.InsertWorker(MakeWorker("p", id, 1)));
     return tx.InsertWorker(MakeWorker("q", "w0", 1));
   }));
   EXPECT_EQ(WorkerIds(ReadValue(store(), [](Tx& tx) { return tx.ListWorkers("p", "", 2); })),
@@ -316,9 +317,9 @@ TEST_P(StoreConformanceTest, CandidatesAreLiveAndNotDrainingWhateverTheirFree) {
     full.free = 0;
     Worker draining = MakeWorker("p", "draining", 4);
     draining.draining = true;
-    for (const Worker& w : {MakeWorker("p", "live", 4), full, draining,
-                            MakeWorker("p", "expired", 4, /*ttl=*/kNow),
-                            MakeWorker("q", "elsewhere", 4)}) {
+    for (const Worker& w :
+         {MakeWorker("p", "live", 4), full, draining, MakeWorker("p", "expired", 4, /*ttl=*/kNow),
+          MakeWorker("q", "elsewhere", 4)}) {
       LINE_RETURN_IF_ERROR(tx.InsertWorker(w));
     }
     return Status::Ok();
@@ -395,9 +396,8 @@ TEST_P(StoreConformanceTest, ReplicasUpsertRenewListAndExpire) {
             (Ids{"d10"}))
       << "d1 has ttl == now: expired";
   // Renewing d1 updates its ttl instead of adding a row.
-  LINE_ASSERT_OK(WriteSync(store(), [](Tx& tx) {
-    return tx.UpsertReplica(MakeReplica("p", "w", "d1", kNow + 20));
-  }));
+  LINE_ASSERT_OK(WriteSync(
+      store(), [](Tx& tx) { return tx.UpsertReplica(MakeReplica("p", "w", "d1", kNow + 20)); }));
   EXPECT_EQ(ReadValue(store(), [](Tx& tx) { return tx.WorkerDatasets("p", "w", kNow); }),
             (Ids{"d1", "d10"}));
   std::vector<Replica> pool = ReadValue(store(), [](Tx& tx) { return tx.PoolReplicas("p", kNow); });
@@ -408,8 +408,7 @@ TEST_P(StoreConformanceTest, ReplicasUpsertRenewListAndExpire) {
       EXPECT_EQ(r.ttl, kNow + 20);
     }
   }
-  EXPECT_EQ(WriteValue(store(), [](Tx& tx) { return tx.DeleteReplicasExpiredBy(kNow + 10); }),
-            3)
+  EXPECT_EQ(WriteValue(store(), [](Tx& tx) { return tx.DeleteReplicasExpiredBy(kNow + 10); }), 3)
       << "d10 and w2/d1 (ttl == cutoff) in p, and q's";
   pool = ReadValue(store(), [](Tx& tx) { return tx.PoolReplicas("p", 0); });
   ASSERT_EQ(pool.size(), 1u);
@@ -496,9 +495,8 @@ TEST_P(StoreConformanceTest, UpdateEvalOnlyFromExpectedState) {
   placed.state = EvalState::kPlaced;
   placed.alloc_id = "a1";
   placed.worker_id = "w1";
-  EXPECT_TRUE(WriteValue(store(), [&](Tx& tx) {
-    return tx.UpdateEval(placed, EvalState::kPending);
-  }));
+  EXPECT_TRUE(
+      WriteValue(store(), [&](Tx& tx) { return tx.UpdateEval(placed, EvalState::kPending); }));
   Eval completed = placed;
   completed.state = EvalState::kCompleted;
   completed.exit_code = 3;
@@ -530,9 +528,8 @@ TEST_P(StoreConformanceTest, UpdateEvalOnlyFromExpectedState) {
   EXPECT_EQ(got->seq, eval.seq) << "seq is not a mutable field";
 
   Eval missing = MakeEval("p", "missing", 1);
-  EXPECT_FALSE(WriteValue(store(), [&](Tx& tx) {
-    return tx.UpdateEval(missing, EvalState::kPending);
-  }));
+  EXPECT_FALSE(
+      WriteValue(store(), [&](Tx& tx) { return tx.UpdateEval(missing, EvalState::kPending); }));
 }
 
 TEST_P(StoreConformanceTest, ListEvalsAndPendingEvalsPageInArrivalOrder) {
@@ -563,8 +560,8 @@ TEST_P(StoreConformanceTest, ListEvalsAndPendingEvalsPageInArrivalOrder) {
   EXPECT_TRUE(list(EvalState::kDead, 0, 100).empty());
 
   auto pending = [&](int64_t max_size, int64_t after, int64_t limit) {
-    return EvalIds(ReadValue(
-        store(), [&](Tx& tx) { return tx.PendingEvals("p", max_size, after, limit); }));
+    return EvalIds(
+        ReadValue(store(), [&](Tx& tx) { return tx.PendingEvals("p", max_size, after, limit); }));
   };
   EXPECT_EQ(pending(3, 0, 100), (Ids{"e2", "e3"})) << "e0 (5) too big, e1 not pending";
   EXPECT_EQ(pending(5, 0, 100), (Ids{"e0", "e2", "e3"}));
@@ -739,9 +736,8 @@ TEST_P(StoreConformanceTest, DeliveryRedeliveryAndAcknowledgement) {
   }));
   EXPECT_EQ(deliverable(kNow + 1000, 10), (Ids{"a3"}));
   EXPECT_EQ(earliest(), kNow + 200);
-  LINE_ASSERT_OK(WriteSync(store(), [](Tx& tx) {
-    return tx.RenewAllocs("p", "w", {"a3"}, kNow + 500).status();
-  }));
+  LINE_ASSERT_OK(WriteSync(
+      store(), [](Tx& tx) { return tx.RenewAllocs("p", "w", {"a3"}, kNow + 500).status(); }));
   EXPECT_TRUE(deliverable(kNow + 1000, 10).empty());
   EXPECT_EQ(earliest(), 0);
 }
@@ -970,8 +966,7 @@ TEST_P(StoreConformanceTest, CloseCommitsWhatIsQueuedAndRefusesLaterWrites) {
   ASSERT_EQ(outcome.wait_for(std::chrono::seconds(0)), std::future_status::ready)
       << "done is called at once";
   EXPECT_EQ(outcome.get().code(), Code::kStoreUnavailable);
-  EXPECT_EQ(WriteSync(store(), [](Tx&) { return Status::Ok(); }).code(),
-            Code::kStoreUnavailable);
+  EXPECT_EQ(WriteSync(store(), [](Tx&) { return Status::Ok(); }).code(), Code::kStoreUnavailable);
   store().Close();  // a second Close is harmless
 }
 

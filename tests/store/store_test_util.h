@@ -11,14 +11,14 @@
 
 #include "store/store.h"
 
-#define LINE_EXPECT_OK(expr)                          \
-  do {                                                \
-    ::line::Status line_test_status_ = (expr);        \
+#define LINE_EXPECT_OK(expr)                                             \
+  do {                                                                   \
+    ::line::Status line_test_status_ = (expr);                           \
     EXPECT_TRUE(line_test_status_.ok()) << line_test_status_.ToString(); \
   } while (0)
-#define LINE_ASSERT_OK(expr)                          \
-  do {                                                \
-    ::line::Status line_test_status_ = (expr);        \
+#define LINE_ASSERT_OK(expr)                                             \
+  do {                                                                   \
+    ::line::Status line_test_status_ = (expr);                           \
     ASSERT_TRUE(line_test_status_.ok()) << line_test_status_.ToString(); \
   } while (0)
 
@@ -36,8 +36,8 @@ inline Pool MakePool(const std::string& pool_id, int64_t alloc_ttl_s = 30) {
   return pool;
 }
 
-inline Worker MakeWorker(const std::string& pool_id, const std::string& worker_id,
-                         int64_t capacity, TimeMs ttl = kNow + 30'000) {
+inline Worker MakeWorker(const std::string& pool_id, const std::string& worker_id, int64_t capacity,
+                         TimeMs ttl = kNow + 30'000) {
   Worker worker;
   worker.pool_id = pool_id;
   worker.worker_id = worker_id;

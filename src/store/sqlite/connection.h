@@ -21,8 +21,9 @@ struct sqlite3;
 namespace line::sqlite {
 
 struct ConnectionOptions {
-  bool read_only = false;      // PRAGMA query_only=1: every write fails
-  int busy_timeout_ms = 5000;  // how long to wait for another connection's lock
+  bool read_only = false;          // PRAGMA query_only=1: every write fails
+  int busy_timeout_ms = 5000;      // how long to wait for another connection's lock
+  int64_t cache_size_kib = 65536;  // page cache of this connection
 };
 
 class Connection {

@@ -69,8 +69,8 @@ class GroupCommitWriter {
   std::deque<Request> queue_;  // guarded by mu_
   bool closing_ = false;       // guarded by mu_
 
-  std::mutex join_mu_;  // serialises joining between concurrent Close calls
-  std::thread thread_;  // guarded by join_mu_ once started
+  std::mutex join_mu_;         // serialises joining between concurrent Close calls
+  std::thread thread_;         // guarded by join_mu_ once started
   std::thread::id writer_id_;  // constant after construction
 
   std::atomic<int64_t> commits_{0};

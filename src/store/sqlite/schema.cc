@@ -112,8 +112,8 @@ CREATE INDEX allocs_live_by_ttl ON allocs(ttl) WHERE state = 'live';
 };
 
 Status Apply(Connection& conn, const Migration& migration) {
-  const std::string what = "migration " + std::to_string(migration.version) + " (" +
-                           migration.what + ")";
+  const std::string what =
+      "migration " + std::to_string(migration.version) + " (" + migration.what + ")";
   // IMMEDIATE: take the write lock first, so two processes opening one file cannot both
   // apply the same migration.
   LINE_RETURN_IF_ERROR(conn.Exec(what, "BEGIN IMMEDIATE"));
@@ -145,8 +145,7 @@ Status MigrateTo(Connection& conn, int version) {
   LINE_ASSIGN_OR_RETURN(int current, SchemaVersion(conn));
   if (current > LatestSchemaVersion()) {
     return Status::Internal("sqlite: database schema version " + std::to_string(current) +
-                            " is newer than this build's " +
-                            std::to_string(LatestSchemaVersion()));
+                            " is newer than this build's " + std::to_string(LatestSchemaVersion()));
   }
   for (const Migration& migration : kMigrations) {
     if (migration.version > version) break;

@@ -9,13 +9,12 @@ namespace {
 // Column lists in the order the row readers (rows.cc) expect them.
 #define LINE_POOL_COLUMNS \
   "pool_id, placement, max_retry, alloc_ttl_s, disbanded, disbanded_at, created_at"
-#define LINE_WORKER_COLUMNS \
-  "pool_id, worker_id, capacity, free, ttl, draining, registered_at"
+#define LINE_WORKER_COLUMNS "pool_id, worker_id, capacity, free, ttl, draining, registered_at"
 #define LINE_REPLICA_COLUMNS "pool_id, dataset_id, worker_id, ttl"
-#define LINE_EVAL_COLUMNS                                                                    \
+#define LINE_EVAL_COLUMNS                                                                   \
   "pool_id, eval_id, seq, state, dataset_id, size, payload, attempt, alloc_id, worker_id, " \
   "exit_code, result, idempotency_key, dead_reason, created_at"
-#define LINE_ALLOC_COLUMNS                                                                  \
+#define LINE_ALLOC_COLUMNS                                                                   \
   "pool_id, alloc_id, worker_id, eval_id, dataset_id, size, attempt, locality, state, ttl, " \
   "created_at, delivered_at, acked, ended_at, end_reason, seq"
 
@@ -29,8 +28,7 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
     {Sql::kRollbackTo, "RollbackTo", "ROLLBACK TO body", true},
     {Sql::kPing, "Ping", "SELECT 1", true},
 
-    {Sql::kGetPool, "GetPool", "SELECT " LINE_POOL_COLUMNS " FROM pools WHERE pool_id = ?1",
-     false},
+    {Sql::kGetPool, "GetPool", "SELECT " LINE_POOL_COLUMNS " FROM pools WHERE pool_id = ?1", false},
     {Sql::kInsertPool, "InsertPool",
      "INSERT INTO pools(" LINE_POOL_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", false},
     // A pool already disbanded keeps its first disbanded_at, so repeating DisbandPool cannot
@@ -39,8 +37,7 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
      "UPDATE pools SET disbanded = 1, disbanded_at = ?2 WHERE pool_id = ?1 AND disbanded = 0",
      false},
     {Sql::kListPools, "ListPools",
-     "SELECT " LINE_POOL_COLUMNS " FROM pools WHERE pool_id > ?1 ORDER BY pool_id LIMIT ?2",
-     false},
+     "SELECT " LINE_POOL_COLUMNS " FROM pools WHERE pool_id > ?1 ORDER BY pool_id LIMIT ?2", false},
     {Sql::kPoolsDisbandedBy, "PoolsDisbandedBy",
      "SELECT pool_id FROM pools WHERE disbanded = 1 AND disbanded_at <= ?1 "
      "ORDER BY disbanded_at, pool_id LIMIT ?2",
@@ -49,8 +46,7 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
     {Sql::kDeletePoolEvals, "DeletePoolEvals", "DELETE FROM evals WHERE pool_id = ?1", false},
     {Sql::kDeletePoolReplicas, "DeletePoolReplicas", "DELETE FROM replicas WHERE pool_id = ?1",
      false},
-    {Sql::kDeletePoolWorkers, "DeletePoolWorkers", "DELETE FROM workers WHERE pool_id = ?1",
-     false},
+    {Sql::kDeletePoolWorkers, "DeletePoolWorkers", "DELETE FROM workers WHERE pool_id = ?1", false},
     {Sql::kDeletePool, "DeletePool", "DELETE FROM pools WHERE pool_id = ?1", false},
     {Sql::kCountWorkers, "CountWorkers",
      "SELECT count(*), coalesce(sum(capacity), 0), coalesce(sum(free), 0) FROM workers "
@@ -123,8 +119,7 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
     {Sql::kGetEval, "GetEval",
      "SELECT " LINE_EVAL_COLUMNS " FROM evals WHERE pool_id = ?1 AND eval_id = ?2", false},
     {Sql::kFindEvalByKey, "FindEvalByKey",
-     "SELECT " LINE_EVAL_COLUMNS " FROM evals WHERE pool_id = ?1 AND idempotency_key = ?2",
-     false},
+     "SELECT " LINE_EVAL_COLUMNS " FROM evals WHERE pool_id = ?1 AND idempotency_key = ?2", false},
     {Sql::kUpdateEval, "UpdateEval",
      "UPDATE evals SET state = ?3, attempt = ?4, alloc_id = ?5, worker_id = ?6, exit_code = ?7, "
      "result = ?8, dead_reason = ?9 WHERE pool_id = ?1 AND eval_id = ?2 AND state = ?10",
@@ -198,11 +193,9 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
      false},
 
     {Sql::kExtendWorkers, "ExtendWorkers", "UPDATE workers SET ttl = ?1 WHERE ttl < ?1", false},
-    {Sql::kExtendReplicas, "ExtendReplicas", "UPDATE replicas SET ttl = ?1 WHERE ttl < ?1",
-     false},
+    {Sql::kExtendReplicas, "ExtendReplicas", "UPDATE replicas SET ttl = ?1 WHERE ttl < ?1", false},
     {Sql::kPoolAllocTtls, "PoolAllocTtls",
-     "SELECT pool_id, alloc_ttl_s FROM pools WHERE pool_id > ?1 ORDER BY pool_id LIMIT ?2",
-     false},
+     "SELECT pool_id, alloc_ttl_s FROM pools WHERE pool_id > ?1 ORDER BY pool_id LIMIT ?2", false},
     {Sql::kExtendPoolAllocs, "ExtendPoolAllocs",
      "UPDATE allocs SET ttl = ?2 WHERE pool_id = ?1 AND state = 'live' AND ttl < ?2", false},
 }};

@@ -18,8 +18,7 @@ Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const std::string& path,
                                                      const SqliteStoreOptions& options) {
   ConnectionOptions writer_options;
   writer_options.busy_timeout_ms = options.busy_timeout_ms;
-  LINE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer,
-                        Connection::Open(path, writer_options));
+  LINE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer, Connection::Open(path, writer_options));
   LINE_RETURN_IF_ERROR(sqlite::Migrate(*writer));
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, std::move(writer), options));
   // Open one reader now, so that a file readers cannot use fails here and not on first read.
@@ -77,8 +76,8 @@ SqliteStoreStats SqliteStore::Stats() const {
 Result<std::string> SqliteStore::WriterPragma(std::string_view name) {
   bool bare = !name.empty();
   for (char c : name) bare = bare && ((c >= 'a' && c <= 'z') || c == '_');
-  if (!bare) return Status::InvalidInput("pragma name must be [a-z_]+, got '" +
-                                         std::string(name) + "'");
+  if (!bare)
+    return Status::InvalidInput("pragma name must be [a-z_]+, got '" + std::string(name) + "'");
   std::string sql = "PRAGMA " + std::string(name);
   std::promise<Result<std::string>> value;
   std::future<Result<std::string>> future = value.get_future();

@@ -52,7 +52,7 @@ class SqliteStore final : public Store {
 
  private:
   friend Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const std::string& path,
-                                                             const SqliteStoreOptions& options);
+                                                              const SqliteStoreOptions& options);
   SqliteStore(std::string path, std::unique_ptr<sqlite::Connection> writer,
               const SqliteStoreOptions& options);
 

@@ -9,8 +9,7 @@ namespace line::sqlite {
 
 Status SqliteTx::CheckWritable(const char* primitive) const {
   if (!conn_.read_only()) return Status::Ok();
-  return Status::Internal(std::string("sqlite: ") + primitive +
-                          " called in a read transaction");
+  return Status::Internal(std::string("sqlite: ") + primitive + " called in a read transaction");
 }
 
 Result<bool> SqliteTx::RunChanged(Query& query) {
@@ -154,8 +153,7 @@ Status SqliteTx::DeleteWorker(std::string_view pool_id, std::string_view worker_
 }
 
 Result<std::vector<Worker>> SqliteTx::ListWorkers(std::string_view pool_id,
-                                                  std::string_view after_worker_id,
-                                                  int64_t limit) {
+                                                  std::string_view after_worker_id, int64_t limit) {
   LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kListWorkers));
   query.Bind(1, pool_id).Bind(2, after_worker_id).Bind(3, limit);
   return CollectRows(query, &ReadWorker);
@@ -202,8 +200,7 @@ Status SqliteTx::UpsertReplica(const Replica& replica) {
 }
 
 Result<std::vector<std::string>> SqliteTx::WorkerDatasets(std::string_view pool_id,
-                                                          std::string_view worker_id,
-                                                          TimeMs now) {
+                                                          std::string_view worker_id, TimeMs now) {
   LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kWorkerDatasets));
   query.Bind(1, pool_id).Bind(2, worker_id).Bind(3, now);
   std::vector<std::string> datasets;

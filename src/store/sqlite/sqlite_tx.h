@@ -39,8 +39,7 @@ class SqliteTx final : public Tx {
   Result<bool> SetWorkerDraining(std::string_view pool_id, std::string_view worker_id) override;
   Status DeleteWorker(std::string_view pool_id, std::string_view worker_id) override;
   Result<std::vector<Worker>> ListWorkers(std::string_view pool_id,
-                                          std::string_view after_worker_id,
-                                          int64_t limit) override;
+                                          std::string_view after_worker_id, int64_t limit) override;
   Result<std::vector<Worker>> CandidateWorkers(std::string_view pool_id, TimeMs now) override;
   Result<std::vector<Worker>> WorkersExpiredBy(TimeMs now, int64_t limit) override;
   Result<bool> ClaimCapacity(std::string_view pool_id, std::string_view worker_id, int64_t size,
@@ -51,15 +50,13 @@ class SqliteTx final : public Tx {
   // --- Replicas ---
   Status UpsertReplica(const Replica& replica) override;
   Result<std::vector<std::string>> WorkerDatasets(std::string_view pool_id,
-                                                  std::string_view worker_id,
-                                                  TimeMs now) override;
+                                                  std::string_view worker_id, TimeMs now) override;
   Result<std::vector<Replica>> PoolReplicas(std::string_view pool_id, TimeMs now) override;
   Result<int64_t> DeleteReplicasExpiredBy(TimeMs now) override;
 
   // --- Evals ---
   Status InsertEval(Eval& eval) override;
-  Result<std::optional<Eval>> GetEval(std::string_view pool_id,
-                                      std::string_view eval_id) override;
+  Result<std::optional<Eval>> GetEval(std::string_view pool_id, std::string_view eval_id) override;
   Result<std::optional<Eval>> FindEvalByKey(std::string_view pool_id,
                                             std::string_view idempotency_key) override;
   Result<bool> UpdateEval(const Eval& eval, EvalState expected) override;
@@ -74,8 +71,7 @@ class SqliteTx final : public Tx {
                                         std::string_view alloc_id) override;
   Result<bool> EndAlloc(std::string_view pool_id, std::string_view alloc_id, AllocState state,
                         std::string_view reason, TimeMs now) override;
-  Result<std::vector<std::string>> RenewAllocs(std::string_view pool_id,
-                                               std::string_view worker_id,
+  Result<std::vector<std::string>> RenewAllocs(std::string_view pool_id, std::string_view worker_id,
                                                const std::vector<std::string>& alloc_ids,
                                                TimeMs ttl) override;
   Result<std::vector<Alloc>> LiveAllocsOfWorker(std::string_view pool_id,
@@ -86,9 +82,8 @@ class SqliteTx final : public Tx {
                                         int64_t limit) override;
   Result<std::vector<Alloc>> AllocsOfEval(std::string_view pool_id,
                                           std::string_view eval_id) override;
-  Result<std::vector<Alloc>> DeliverableAllocs(std::string_view pool_id,
-                                               std::string_view worker_id, TimeMs redeliver_by,
-                                               int64_t limit) override;
+  Result<std::vector<Alloc>> DeliverableAllocs(std::string_view pool_id, std::string_view worker_id,
+                                               TimeMs redeliver_by, int64_t limit) override;
   Status MarkDelivered(std::string_view pool_id, const std::vector<std::string>& alloc_ids,
                        TimeMs at) override;
   Result<TimeMs> EarliestUnackedDelivery(std::string_view pool_id,

@@ -35,8 +35,7 @@ Status SqliteTx::InsertEval(Eval& eval) {
   return Status::Ok();
 }
 
-Result<std::optional<Eval>> SqliteTx::GetEval(std::string_view pool_id,
-                                              std::string_view eval_id) {
+Result<std::optional<Eval>> SqliteTx::GetEval(std::string_view pool_id, std::string_view eval_id) {
   LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kGetEval));
   query.Bind(1, pool_id).Bind(2, eval_id);
   return FirstRow(query, &ReadEval);
@@ -160,13 +159,12 @@ Result<std::vector<Alloc>> SqliteTx::AllocsExpiredBy(TimeMs now, int64_t limit) 
 
 Result<std::vector<Alloc>> SqliteTx::ListAllocs(std::string_view pool_id,
                                                 std::string_view worker_id,
-                                                std::optional<AllocState> state,
-                                                int64_t after_seq, int64_t limit) {
+                                                std::optional<AllocState> state, int64_t after_seq,
+                                                int64_t limit) {
   // Four statements rather than one with optional filters, so each has its own index plan.
   int next = 1;
   Sql id = worker_id.empty() ? (state ? Sql::kListAllocsInState : Sql::kListAllocs)
-                             : (state ? Sql::kListAllocsOfWorkerInState
-                                      : Sql::kListAllocsOfWorker);
+                             : (state ? Sql::kListAllocsOfWorkerInState : Sql::kListAllocsOfWorker);
   LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(id));
   query.Bind(next++, pool_id);
   if (!worker_id.empty()) query.Bind(next++, worker_id);
@@ -191,8 +189,8 @@ Result<std::vector<Alloc>> SqliteTx::DeliverableAllocs(std::string_view pool_id,
   return CollectRows(query, &ReadAlloc);
 }
 
-Status SqliteTx::MarkDelivered(std::string_view pool_id,
-                               const std::vector<std::string>& alloc_ids, TimeMs at) {
+Status SqliteTx::MarkDelivered(std::string_view pool_id, const std::vector<std::string>& alloc_ids,
+                               TimeMs at) {
   LINE_RETURN_IF_ERROR(CheckWritable("MarkDelivered"));
   for (const std::string& alloc_id : alloc_ids) {
     LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kMarkDelivered));

@@ -21,8 +21,8 @@ Query::~Query() {
 }
 
 Query& Query::Bind(int index, std::string_view text) {
-  int rc = sqlite3_bind_text(stmt_, index, NonNull(text), static_cast<int>(text.size()),
-                             SQLITE_STATIC);
+  int rc =
+      sqlite3_bind_text(stmt_, index, NonNull(text), static_cast<int>(text.size()), SQLITE_STATIC);
   if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
   return *this;
 }
@@ -73,9 +73,7 @@ std::string Query::Text(int column) const {
                      static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 
-bool Query::IsNull(int column) const {
-  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
-}
+bool Query::IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
 std::optional<int64_t> Query::OptionalInt(int column) const {
   if (IsNull(column)) return std::nullopt;
