@@ -93,7 +93,8 @@ Result<tcp::endpoint> ParseListen(const std::string& listen) {
 
 class Session;
 
-// The server's state, shared with its sessions (ServerCore is private to HttpServer).
+// The server's state, shared with its sessions (which cannot name the private HttpServer::Impl,
+// so Impl derives from this). Fields are grouped by who may touch them, as marked.
 struct ServerCore {
   explicit ServerCore(HttpServerOptions o) : options(std::move(o)) {}
 
