@@ -205,5 +205,56 @@ TEST_F(CrashTest, AcknowledgedEvalsSurviveSigkillMidLoad) {
   EXPECT_EQ(after.size(), 20u);
 }
 
+// SPEC: an outage must not expire the cluster. lined is down for longer than every TTL; after
+// the restart each worker and alloc still gets a full TTL, and only then expires as usual.
+class OutageTest : public LinedTest {
+ protected:
+  LinedOptions Options() override {
+    LinedOptions options;
+    options.env = {{"LINE_WORKER_TTL", "2"}, {"LINE_REPLICA_TTL", "2"}, {"LINE_ALLOC_TTL", "2"}};
+    return options;
+  }
+};
+
+TEST_F(OutageTest, RestartGivesEveryWorkerAndAllocAFullTtl) {
+  std::string pool_id = CreatePool();
+  std::string worker_id = RegisterWorker(pool_id, 4);
+  std::string eval_id = ScheduleEval(pool_id, 2);
+  json::object got = Call(
+      "/ReceiveAllocs", {{"pool_id", pool_id}, {"worker_id", worker_id}, {"wait_time_seconds", 5}});
+  ASSERT_EQ(Arr(got, "allocs").size(), 1u) << json::serialize(got);
+  std::string alloc_id = Str(Obj(Arr(got, "allocs")[0]), "alloc_id");
+  Heartbeat(pool_id, worker_id, {alloc_id}, {"d1"});
+
+  EXPECT_EQ(lined_->Kill(SIGKILL), 128 + SIGKILL);
+  // The outage outlasts every TTL; that takes real time.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  Status restarted = lined_->Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted.message();
+  client().Disconnect();
+
+  json::object worker = DescribeWorker(pool_id, worker_id);
+  EXPECT_EQ(Strings(Arr(worker, "allocs")), std::vector<std::string>{alloc_id});
+  EXPECT_EQ(Strings(Arr(worker, "datasets")), std::vector<std::string>{"d1"});
+  EXPECT_EQ(Str(Call("/DescribeAlloc", {{"pool_id", pool_id}, {"alloc_id", alloc_id}}), "state"),
+            "live");
+  json::object eval = DescribeEval(pool_id, eval_id);
+  EXPECT_EQ(Str(eval, "state"), "placed");
+  EXPECT_EQ(Int(eval, "attempt"), 1);
+
+  // Nobody heartbeats after the restart: expiry resumes with the fresh TTL.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return client()
+                   .Post("/DescribeWorker",
+                         json::value{{"pool_id", pool_id}, {"worker_id", worker_id}})
+                   .status == 404;
+      },
+      std::chrono::seconds(10)))
+      << "the worker never expired after the restart";
+  EXPECT_EQ(Str(Call("/DescribeAlloc", {{"pool_id", pool_id}, {"alloc_id", alloc_id}}), "state"),
+            "expired");
+}
+
 }  // namespace
 }  // namespace line::testing

@@ -30,6 +30,10 @@ json::object CallOk(HttpClient& client, std::string_view path, const json::value
                   << " answered 200 with a body that is no JSON object: " << r.body;
     return {};
   }
+  // SPEC: responses end with a newline; checked on every successful call the tests make.
+  if (r.body.back() != '\n') {
+    ADD_FAILURE() << "POST " << path << " answered without a final newline: " << r.body;
+  }
   return std::move(v.as_object());
 }
 
