@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "testing/e2e.h"
@@ -100,6 +101,60 @@ TEST_F(LoadTest, TenWorkersRunAThousandEvalsExactlyOnce) {
   for (const json::object& e : *listed) listed_ids.insert(Str(e, "eval_id"));
   EXPECT_EQ(listed_ids, submitted) << "paging ListEvals sees every eval exactly once";
   EXPECT_EQ(listed->size(), static_cast<size_t>(kEvals));
+}
+
+// Idempotency must hold when the same keys race: threads submit the same 50 keys at once, some
+// singly and some in batches, and every key still names exactly one eval.
+TEST_F(LoadTest, ConcurrentSubmissionsOfOneKeyCreateOneEval) {
+  constexpr int kKeys = 50;
+  constexpr int kThreads = 6;
+  std::string pool_id = CreatePool();
+  auto eval_for = [](int k) {
+    return json::object{{"dataset_id", "d" + std::to_string(k % 3)},
+                        {"size", 1 + k % 4},
+                        {"payload", {{"k", k}}},
+                        {"idempotency_key", "same-" + std::to_string(k)}};
+  };
+
+  std::vector<std::map<int, std::string>> answers(kThreads);  // per thread: key -> eval id
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::unique_ptr<HttpClient> client = NewClient();
+      if (t % 2 == 0) {  // one key at a time, each thread in its own order
+        for (int n = 0; n < kKeys; ++n) {
+          int k = (n * 7 + t * 11) % kKeys;
+          json::object request = eval_for(k);
+          request["pool_id"] = pool_id;
+          answers[t][k] = Str(CallOk(*client, "/ScheduleEval", request), "eval_id");
+        }
+      } else {  // all keys in batches of 10
+        for (int first = 0; first < kKeys; first += 10) {
+          json::array evals;
+          for (int k = first; k < first + 10; ++k) evals.push_back(eval_for(k));
+          std::vector<std::string> ids = Strings(
+              Arr(CallOk(*client, "/ScheduleEvals", {{"pool_id", pool_id}, {"evals", evals}}),
+                  "eval_ids"));
+          for (size_t i = 0; i < ids.size(); ++i) answers[t][first + static_cast<int>(i)] = ids[i];
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+
+  std::set<std::string> distinct;
+  for (int k = 0; k < kKeys; ++k) {
+    for (int t = 1; t < kThreads; ++t) {
+      EXPECT_EQ(answers[t][k], answers[0][k]) << "key same-" << k << " got two eval ids";
+    }
+    distinct.insert(answers[0][k]);
+  }
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(kKeys));
+  Result<std::vector<json::object>> all =
+      ListAll(client(), "/ListEvals", {{"pool_id", pool_id}}, "evals");
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_EQ(all->size(), static_cast<size_t>(kKeys)) << "a racing key created a second eval";
+  EXPECT_EQ(Int(DescribePool(pool_id), "pending_evals"), kKeys);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "testing/e2e.h"
@@ -146,6 +147,28 @@ TEST_F(ReceiveTest, CompletionAcknowledgesAndHeartbeatReportsUnknownAllocs) {
   while (Clock::now() < quiet_until) {
     EXPECT_TRUE(Arr(Receive(client(), pool_id, worker_id, 1), "allocs").empty());
   }
+}
+
+TEST_F(ReceiveTest, MaxNumberOfMessagesBoundsABatch) {
+  std::string pool_id = CreatePool();
+  std::string worker_id = RegisterWorker(pool_id, 10);
+  std::set<std::string> scheduled;
+  for (int i = 0; i < 5; ++i) scheduled.insert(ScheduleEval(pool_id, 2));
+  ASSERT_TRUE(WaitForQuiescence(client(), pool_id));
+  ASSERT_EQ(Int(DescribePool(pool_id), "live_allocs"), 5);
+
+  std::set<std::string> received;
+  json::object two =
+      Call("/ReceiveAllocs",
+           {{"pool_id", pool_id}, {"worker_id", worker_id}, {"max_number_of_messages", 2}});
+  EXPECT_EQ(Arr(two, "allocs").size(), 2u) << json::serialize(two);
+  for (const json::value& a : Arr(two, "allocs")) received.insert(Str(Obj(a), "eval_id"));
+  json::object rest =
+      Call("/ReceiveAllocs",
+           {{"pool_id", pool_id}, {"worker_id", worker_id}, {"max_number_of_messages", 100}});
+  EXPECT_EQ(Arr(rest, "allocs").size(), 3u) << json::serialize(rest);
+  for (const json::value& a : Arr(rest, "allocs")) received.insert(Str(Obj(a), "eval_id"));
+  EXPECT_EQ(received, scheduled) << "each alloc delivered once across the two calls";
 }
 
 }  // namespace
