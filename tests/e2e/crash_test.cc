@@ -94,115 +94,148 @@ void SubmitKeyed(int port, const std::string& pool_id, int thread, std::atomic<b
   }
 }
 
-class CrashTest : public LinedTest {};
+class CrashTest : public LinedTest {
+ protected:
+  std::vector<std::string> RegisterWorkers(const std::string& pool_id) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(RegisterWorker(pool_id, 20));
+    return ids;
+  }
+
+  // Workers and submitters run against lined until `more` evals beyond those already
+  // acknowledged are acknowledged; then lined is SIGKILLed while they are still at it, and
+  // restarted on the same store. `round` keeps idempotency keys of different rounds apart.
+  void LoadKillRestart(const std::string& pool_id, const std::vector<std::string>& worker_ids,
+                       size_t more, int round, Acknowledged* acked,
+                       std::set<std::string>* completed) {
+    std::vector<std::unique_ptr<SimulatedWorker>> workers;
+    for (size_t i = 0; i < worker_ids.size(); ++i) {
+      SimulatedWorkerOptions options;
+      options.pool_id = pool_id;
+      options.worker_id = worker_ids[i];
+      options.datasets = {"d" + std::to_string(i)};
+      options.hold_every = 4;  // a quarter held live across the crash, the rest completed
+      workers.push_back(std::make_unique<SimulatedWorker>(lined_->port(), options));
+    }
+    size_t target = acked->count + more;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> submitters;
+    for (int t = 0; t < kBatchSubmitters; ++t) {
+      submitters.emplace_back(SubmitBatches, lined_->port(), pool_id, round * 100 + t, &stop,
+                              acked);
+    }
+    for (int t = 0; t < kKeyedSubmitters; ++t) {
+      submitters.emplace_back(SubmitKeyed, lined_->port(), pool_id, round * 100 + t, &stop, acked);
+    }
+
+    bool loaded = Eventually([&] { return acked->count >= target; }, std::chrono::minutes(2));
+    int killed = lined_->Kill(SIGKILL);
+    stop = true;
+    for (std::thread& t : submitters) t.join();
+    for (auto& w : workers) w->Stop();
+    ASSERT_TRUE(loaded) << "only " << acked->count << " of " << target
+                        << " evals acknowledged in 2 minutes";
+    EXPECT_EQ(killed, 128 + SIGKILL);
+    for (const auto& w : workers) {
+      EXPECT_TRUE(w->errors().empty()) << w->errors().front();
+      std::vector<std::string> c = w->completed();
+      completed->insert(c.begin(), c.end());
+    }
+
+    Status restarted = lined_->Restart();
+    ASSERT_TRUE(restarted.ok()) << restarted.message();
+    client().Disconnect();
+  }
+
+  // SPEC invariants 1-3 after the crashes, from what the clients were told before them.
+  void VerifyAfterRestart(const std::string& pool_id, Acknowledged& acked,
+                          const std::set<std::string>& completed_before) {
+    // Every acknowledged eval is still there, in a state SPEC allows; completions stay completed.
+    std::lock_guard lock(acked.mu);
+    std::cerr << "crash test: " << acked.eval_ids.size() << " evals acknowledged ("
+              << acked.eval_id_by_key.size() << " keyed), " << completed_before.size()
+              << " completions acknowledged\n";
+    size_t missing = 0;
+    for (const std::string& eval_id : acked.eval_ids) {
+      HttpResponse r =
+          client().Post("/DescribeEval", json::value{{"pool_id", pool_id}, {"eval_id", eval_id}});
+      if (r.status != 200) {
+        if (++missing <= 10)
+          ADD_FAILURE() << "acknowledged eval " << eval_id << " lost: " << r.Describe();
+        continue;
+      }
+      std::string state = Str(Obj(r.Json()), "state");
+      EXPECT_TRUE(state == "pending" || state == "placed" || state == "completed" ||
+                  state == "dead")
+          << eval_id << " is " << state;
+      if (completed_before.count(eval_id)) {
+        EXPECT_EQ(state, "completed") << "acknowledged completion of " << eval_id << " lost";
+      }
+    }
+    EXPECT_EQ(missing, 0u) << "acknowledged evals lost in the crash";
+
+    // ListEvals has every acknowledged eval once and no duplicate ids.
+    Result<std::vector<json::object>> listed =
+        ListAll(client(), "/ListEvals", {{"pool_id", pool_id}}, "evals");
+    ASSERT_TRUE(listed.ok()) << listed.status().message();
+    std::set<std::string> listed_ids;
+    for (const json::object& e : *listed) {
+      EXPECT_TRUE(listed_ids.insert(Str(e, "eval_id")).second)
+          << "ListEvals lists " << Str(e, "eval_id") << " twice";
+    }
+    for (const std::string& eval_id : acked.eval_ids) {
+      EXPECT_TRUE(listed_ids.count(eval_id)) << eval_id << " missing from ListEvals";
+    }
+    json::object pool = DescribePool(pool_id);
+    EXPECT_EQ(Int(pool, "pending_evals") + Int(pool, "live_allocs") +
+                  static_cast<int64_t>(std::count_if(
+                      listed->begin(), listed->end(),
+                      [](const json::object& e) { return Str(e, "state") == "completed"; })) +
+                  Int(pool, "dead_letters"),
+              static_cast<int64_t>(listed->size()))
+        << "every eval is pending, placed (one live alloc each), completed or dead: "
+        << json::serialize(pool);
+
+    // Resubmitting an acknowledged key finds the same eval and creates nothing.
+    for (const auto& [key, request] : acked.keyed_requests) {
+      json::object again = Call("/ScheduleEval", request);
+      EXPECT_EQ(Str(again, "eval_id"), acked.eval_id_by_key[key]) << "key " << key;
+    }
+    Result<std::vector<json::object>> relisted =
+        ListAll(client(), "/ListEvals", {{"pool_id", pool_id}}, "evals");
+    ASSERT_TRUE(relisted.ok()) << relisted.status().message();
+    EXPECT_EQ(relisted->size(), listed->size()) << "resubmitted keys created new evals";
+
+    ASSERT_TRUE(WaitForQuiescence(client(), pool_id));
+    EXPECT_TRUE(CheckNoEvalInTwoLiveAllocs(client(), pool_id));
+    EXPECT_TRUE(CheckCapacityInvariant(client(), pool_id));
+
+    // And the restarted server keeps working.
+    EXPECT_EQ(ScheduleEval(pool_id, 1).size(), 20u);
+  }
+};
 
 TEST_F(CrashTest, AcknowledgedEvalsSurviveSigkillMidLoad) {
   std::string pool_id = CreatePool();
-  std::vector<std::unique_ptr<SimulatedWorker>> workers;
-  for (int i = 0; i < 3; ++i) {
-    SimulatedWorkerOptions options;
-    options.pool_id = pool_id;
-    options.worker_id = RegisterWorker(pool_id, 20);
-    options.datasets = {"d" + std::to_string(i)};
-    options.hold_every = 4;  // a quarter held live across the crash, the rest completed
-    workers.push_back(std::make_unique<SimulatedWorker>(lined_->port(), options));
-  }
-
+  std::vector<std::string> worker_ids = RegisterWorkers(pool_id);
   Acknowledged acked;
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> submitters;
-  for (int t = 0; t < kBatchSubmitters; ++t) {
-    submitters.emplace_back(SubmitBatches, lined_->port(), pool_id, t, &stop, &acked);
+  std::set<std::string> completed;
+  LoadKillRestart(pool_id, worker_ids, kAcknowledgedBeforeKill, 0, &acked, &completed);
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_FALSE(completed.empty()) << "the workers completed nothing before the crash";
+  VerifyAfterRestart(pool_id, acked, completed);
+}
+
+TEST_F(CrashTest, InvariantsHoldAcrossRepeatedKills) {
+  std::string pool_id = CreatePool();
+  std::vector<std::string> worker_ids = RegisterWorkers(pool_id);
+  Acknowledged acked;
+  std::set<std::string> completed;
+  for (int round = 1; round <= 3; ++round) {
+    LoadKillRestart(pool_id, worker_ids, 400, round, &acked, &completed);
+    ASSERT_FALSE(HasFatalFailure()) << "round " << round;
   }
-  for (int t = 0; t < kKeyedSubmitters; ++t) {
-    submitters.emplace_back(SubmitKeyed, lined_->port(), pool_id, t, &stop, &acked);
-  }
-
-  bool loaded =
-      Eventually([&] { return acked.count >= kAcknowledgedBeforeKill; }, std::chrono::minutes(2));
-  // Killed while the submitters and workers are still at it.
-  int killed = lined_->Kill(SIGKILL);
-  stop = true;
-  for (std::thread& t : submitters) t.join();
-  for (auto& w : workers) w->Stop();
-  ASSERT_TRUE(loaded) << "only " << acked.count << " evals acknowledged in 2 minutes";
-  EXPECT_EQ(killed, 128 + SIGKILL);
-
-  std::set<std::string> completed_before;
-  for (const auto& w : workers) {
-    EXPECT_TRUE(w->errors().empty()) << w->errors().front();
-    std::vector<std::string> c = w->completed();
-    completed_before.insert(c.begin(), c.end());
-  }
-  EXPECT_FALSE(completed_before.empty()) << "the workers completed nothing before the crash";
-
-  Status restarted = lined_->Restart();
-  ASSERT_TRUE(restarted.ok()) << restarted.message();
-  client().Disconnect();
-
-  // Every acknowledged eval is still there, in a state SPEC allows; completions stay completed.
-  std::lock_guard lock(acked.mu);
-  std::cerr << "crash test: " << acked.eval_ids.size() << " evals acknowledged ("
-            << acked.eval_id_by_key.size() << " keyed), " << completed_before.size()
-            << " completed before SIGKILL\n";
-  ASSERT_GE(acked.eval_ids.size(), kAcknowledgedBeforeKill);
-  size_t missing = 0;
-  for (const std::string& eval_id : acked.eval_ids) {
-    HttpResponse r =
-        client().Post("/DescribeEval", json::value{{"pool_id", pool_id}, {"eval_id", eval_id}});
-    if (r.status != 200) {
-      if (++missing <= 10)
-        ADD_FAILURE() << "acknowledged eval " << eval_id << " lost: " << r.Describe();
-      continue;
-    }
-    std::string state = Str(Obj(r.Json()), "state");
-    EXPECT_TRUE(state == "pending" || state == "placed" || state == "completed" || state == "dead")
-        << eval_id << " is " << state;
-    if (completed_before.count(eval_id)) {
-      EXPECT_EQ(state, "completed") << "acknowledged completion of " << eval_id << " lost";
-    }
-  }
-  EXPECT_EQ(missing, 0u) << "acknowledged evals lost in the crash";
-
-  // ListEvals has every acknowledged eval once and no duplicate ids.
-  Result<std::vector<json::object>> listed =
-      ListAll(client(), "/ListEvals", {{"pool_id", pool_id}}, "evals");
-  ASSERT_TRUE(listed.ok()) << listed.status().message();
-  std::set<std::string> listed_ids;
-  for (const json::object& e : *listed) {
-    EXPECT_TRUE(listed_ids.insert(Str(e, "eval_id")).second)
-        << "ListEvals lists " << Str(e, "eval_id") << " twice";
-  }
-  for (const std::string& eval_id : acked.eval_ids) {
-    EXPECT_TRUE(listed_ids.count(eval_id)) << eval_id << " missing from ListEvals";
-  }
-  json::object pool = DescribePool(pool_id);
-  EXPECT_EQ(Int(pool, "pending_evals") + Int(pool, "live_allocs") +
-                static_cast<int64_t>(std::count_if(
-                    listed->begin(), listed->end(),
-                    [](const json::object& e) { return Str(e, "state") == "completed"; })) +
-                Int(pool, "dead_letters"),
-            static_cast<int64_t>(listed->size()))
-      << "every eval is pending, placed (one live alloc each), completed or dead: "
-      << json::serialize(pool);
-
-  // Resubmitting an acknowledged key finds the same eval and creates nothing.
-  for (const auto& [key, request] : acked.keyed_requests) {
-    json::object again = Call("/ScheduleEval", request);
-    EXPECT_EQ(Str(again, "eval_id"), acked.eval_id_by_key[key]) << "key " << key;
-  }
-  Result<std::vector<json::object>> relisted =
-      ListAll(client(), "/ListEvals", {{"pool_id", pool_id}}, "evals");
-  ASSERT_TRUE(relisted.ok()) << relisted.status().message();
-  EXPECT_EQ(relisted->size(), listed->size()) << "resubmitted keys created new evals";
-
-  ASSERT_TRUE(WaitForQuiescence(client(), pool_id));
-  EXPECT_TRUE(CheckNoEvalInTwoLiveAllocs(client(), pool_id));
-  EXPECT_TRUE(CheckCapacityInvariant(client(), pool_id));
-
-  // And the restarted server keeps working.
-  std::string after = ScheduleEval(pool_id, 1);
-  EXPECT_EQ(after.size(), 20u);
+  VerifyAfterRestart(pool_id, acked, completed);
 }
 
 // SPEC: an outage must not expire the cluster. lined is down for longer than every TTL; after
