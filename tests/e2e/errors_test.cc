@@ -278,5 +278,32 @@ TEST_F(ErrorsTest, BodyOverMaxBodyIsPayloadTooLarge) {
   EXPECT_EQ(Int(DescribePool(pool_id), "pending_evals"), 0);
 }
 
+// lined with its default LINE_MAX_BODY of 8 MiB: a batch of 10,000 evals that fills most of it
+// is accepted whole, a body one byte over the limit is refused.
+class DefaultLimitsTest : public LinedTest {};
+
+TEST_F(DefaultLimitsTest, TenThousandEvalsFitAndEightMibPlusOneDoesNot) {
+  std::string pool_id = CreatePool();
+  json::array evals;
+  for (int i = 0; i < 10'000; ++i) {
+    evals.push_back(json::object{{"size", 1}, {"payload", std::string(700, 'x')}});
+  }
+  std::string body = json::serialize(json::object{{"pool_id", pool_id}, {"evals", evals}});
+  ASSERT_GT(body.size(), 7'000'000u);
+  ASSERT_LT(body.size(), 8u << 20);
+  HttpResponse accepted = client().PostRaw("/ScheduleEvals", body);
+  ASSERT_EQ(accepted.status, 200) << accepted.Describe();
+  EXPECT_EQ(Arr(Obj(accepted.Json()), "eval_ids").size(), 10'000u);
+  EXPECT_EQ(Int(DescribePool(pool_id), "pending_evals"), 10'000);
+
+  std::string over = "{\"pool_id\":\"" + pool_id + "\",\"evals\":[],\"pad\":\"";
+  over += std::string((8u << 20) + 1 - over.size() - 2, 'p');
+  over += "\"}";
+  ASSERT_EQ(over.size(), (8u << 20) + 1);
+  EXPECT_TRUE(IsError(client().PostRaw("/ScheduleEvals", over), 413, "PayloadTooLarge"));
+  client().Disconnect();
+  EXPECT_EQ(Int(DescribePool(pool_id), "pending_evals"), 10'000);
+}
+
 }  // namespace
 }  // namespace line::testing

@@ -1,5 +1,6 @@
 #include "testing/e2e.h"
 
+#include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
