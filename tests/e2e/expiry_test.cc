@@ -23,6 +23,7 @@ class ExpiryTest : public LinedTest {
     options.env["LINE_WORKER_TTL"] = "2";
     options.env["LINE_REPLICA_TTL"] = "2";
     options.env["LINE_ALLOC_TTL"] = "1";
+    options.env["LINE_POOL_TTL"] = "1";
     return options;
   }
 
@@ -195,6 +196,43 @@ TEST_F(ExpiryTest, DeregisteredWorkersAllocIsPlacedAgainAndDrainedWorkerGetsNoth
   EXPECT_EQ(Str(Call("/DescribeAlloc", {{"pool_id", pool_id}, {"alloc_id", first_alloc}}), "state"),
             "expired");
   EXPECT_EQ(Int(DescribeWorker(pool_id, drained), "free"), 8) << "a draining worker gets nothing";
+}
+
+TEST_F(ExpiryTest, DisbandedPoolIsReadableUntilPoolTtlThenEveryCallIs404) {
+  std::string pool_id = CreatePool({{"alloc_ttl", 30}});
+  std::string worker_id = RegisterWorker(pool_id, 4);
+  std::unique_ptr<SimulatedWorker> beating = KeepAlive(pool_id, worker_id);
+  std::string eval_id = ScheduleEval(pool_id, 2);
+  std::string alloc_id = Str(ReceiveOne(pool_id, worker_id), "alloc_id");
+
+  Call("/DisbandPool", {{"pool_id", pool_id}});
+  EXPECT_TRUE(Bool(DescribePool(pool_id), "disbanded")) << "reads answer until POOL_TTL";
+  EXPECT_EQ(Str(DescribeEval(pool_id, eval_id), "state"), "placed");
+
+  HttpResponse last;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        last = client().Post("/DescribePool", json::value{{"pool_id", pool_id}});
+        return last.status == 404;
+      },
+      seconds(10)))
+      << "disbanded pool still there after LINE_POOL_TTL=1: " << last.Describe();
+  EXPECT_EQ(last.Code(), "PoolNotFound");
+  for (const auto& [path, request] : std::vector<std::pair<std::string, json::value>>{
+           {"/DescribeEval", {{"pool_id", pool_id}, {"eval_id", eval_id}}},
+           {"/DescribeAlloc", {{"pool_id", pool_id}, {"alloc_id", alloc_id}}},
+           {"/DescribeWorker", {{"pool_id", pool_id}, {"worker_id", worker_id}}},
+           {"/CompleteAlloc", {{"pool_id", pool_id}, {"alloc_id", alloc_id}}},
+           {"/RegisterWorker", {{"pool_id", pool_id}, {"capacity", 1}}},
+           {"/ScheduleEval", {{"pool_id", pool_id}, {"size", 1}}},
+           {"/ListEvals", {{"pool_id", pool_id}}},
+           {"/DisbandPool", {{"pool_id", pool_id}}}}) {
+    HttpResponse r = client().Post(path, request);
+    EXPECT_EQ(r.status, 404) << path << " on a deleted pool -> " << r.Describe();
+  }
+  Result<std::vector<json::object>> pools = ListAll(client(), "/ListPools", {}, "pools");
+  ASSERT_TRUE(pools.ok()) << pools.status().message();
+  for (const json::object& p : *pools) EXPECT_NE(Str(p, "pool_id"), pool_id);
 }
 
 }  // namespace
