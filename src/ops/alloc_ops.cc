@@ -13,7 +13,7 @@ void LineService::CompleteAlloc(CompleteAllocRequest req, Reply<Empty> reply) {
   TimeMs now = clock_->NowMs();
   std::string pool_id = req.pool_id;
   Write<Empty>(
-      [req = std::move(req), now](Tx& tx) -> Result<Empty> {
+      [req = std::move(req), now](Tx& tx, CapacityDeltas& deltas) -> Result<Empty> {
         // A disbanded pool's allocs may still complete (SPEC).
         LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
         LINE_ASSIGN_OR_RETURN(Alloc alloc, FindAlloc(tx, pool.pool_id, req.alloc_id));
@@ -37,7 +37,8 @@ void LineService::CompleteAlloc(CompleteAllocRequest req, Reply<Empty> reply) {
         if (req.failed && req.exit_code) {
           ending.reason = "failed with exit code " + std::to_string(*req.exit_code);
         }
-        LINE_ASSIGN_OR_RETURN(EvalSettled settled, EndAllocAndSettle(tx, pool, alloc, ending, now));
+        LINE_ASSIGN_OR_RETURN(EvalSettled settled,
+                              EndAllocAndSettle(tx, pool, alloc, ending, now, deltas));
         (void)settled;
         return Empty{};
       },

@@ -9,14 +9,15 @@ namespace line {
 Engine::Engine(Store* store, Clock* clock, Options options)
     : store_(store), clock_(clock), options_(std::move(options)) {
   waiters_ = std::make_unique<AllocWaiters>(clock_);
-  scheduler_ = std::make_unique<Scheduler>(store_, clock_, [this](const std::vector<Alloc>& allocs) {
+  scheduler_ = std::make_unique<Scheduler>(store_, clock_, &cache_, [this](const std::vector<Alloc>& allocs) {
     std::set<std::string> keys;
     for (const Alloc& a : allocs) keys.insert(AllocWaiters::Key(a.pool_id, a.worker_id));
     for (const std::string& key : keys) waiters_->Notify(key);
   });
-  sweeper_ = std::make_unique<Sweeper>(store_, clock_, options_.pool_ttl,
+  sweeper_ = std::make_unique<Sweeper>(store_, clock_, &cache_, options_.pool_ttl,
                                        [this](const SweepReport& r) { AfterSweep(r); });
-  service_ = std::make_unique<LineService>(store_, clock_, scheduler_.get(), waiters_.get(),
+  service_ = std::make_unique<LineService>(store_, clock_, scheduler_.get(), &cache_,
+                                           waiters_.get(),
                                            options_);
 }
 

@@ -34,6 +34,7 @@ class Engine {
   Scheduler& scheduler() { return *scheduler_; }
   Sweeper& sweeper() { return *sweeper_; }
   AllocWaiters& waiters() { return *waiters_; }
+  SnapshotCache& snapshot_cache() { return cache_; }
 
   // One expiry sweep now, its wake-ups applied. For tests on a ManualClock.
   Result<SweepReport> SweepNow();
@@ -44,6 +45,7 @@ class Engine {
   Store* const store_;
   Clock* const clock_;
   const Options options_;
+  SnapshotCache cache_;
   std::unique_ptr<AllocWaiters> waiters_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Sweeper> sweeper_;

@@ -13,14 +13,15 @@
 #include "ops/alloc_waiters.h"
 #include "ops/service.h"
 #include "scheduler/scheduler.h"
+#include "scheduler/snapshot_cache.h"
 #include "store/store.h"
 
 namespace line {
 
 class LineService final : public Service {
  public:
-  LineService(Store* store, Clock* clock, Scheduler* scheduler, AllocWaiters* waiters,
-              Options options);
+  LineService(Store* store, Clock* clock, Scheduler* scheduler, SnapshotCache* cache,
+              AllocWaiters* waiters, Options options);
 
   void CreatePool(CreatePoolRequest req, Reply<CreatePoolResponse> reply) override;
   void RegisterWorker(RegisterWorkerRequest req, Reply<RegisterWorkerResponse> reply) override;
@@ -47,6 +48,10 @@ class LineService final : public Service {
  private:
   // Runs `body` as a write transaction; on a durable commit runs `after` (wake-ups), then
   // replies with the body's value. Any failure replies with its Status.
+  // A body that changes pools' capacity reports it in CapacityDeltas (snapshot_cache.h).
+  template <typename T>
+  void Write(std::function<Result<T>(Tx&, CapacityDeltas&)> body, Reply<T> reply,
+             std::function<void(const T&)> after = nullptr);
   template <typename T>
   void Write(std::function<Result<T>(Tx&)> body, Reply<T> reply,
              std::function<void(const T&)> after = nullptr);
@@ -61,6 +66,7 @@ class LineService final : public Service {
   Store* const store_;
   Clock* const clock_;
   Scheduler* const scheduler_;
+  SnapshotCache* const cache_;
   AllocWaiters* const waiters_;
   const Options options_;
 };

@@ -10,10 +10,18 @@ namespace line {
 template <typename T>
 void LineService::Write(std::function<Result<T>(Tx&)> body, Reply<T> reply,
                         std::function<void(const T&)> after) {
+  Write<T>([body = std::move(body)](Tx& tx, CapacityDeltas&) { return body(tx); },
+           std::move(reply), std::move(after));
+}
+
+template <typename T>
+void LineService::Write(std::function<Result<T>(Tx&, CapacityDeltas&)> body, Reply<T> reply,
+                        std::function<void(const T&)> after) {
   auto value = std::make_shared<std::optional<T>>();
-  store_->Write(
-      [value, body = std::move(body)](Tx& tx) -> Status {
-        Result<T> result = body(tx);
+  WriteTracked(
+      *store_, *cache_,
+      [value, body = std::move(body)](Tx& tx, CapacityDeltas& deltas) -> Status {
+        Result<T> result = body(tx, deltas);
         if (!result.ok()) return result.status();
         *value = std::move(result).value();
         return Status::Ok();

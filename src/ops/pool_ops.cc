@@ -7,9 +7,9 @@
 
 namespace line {
 
-LineService::LineService(Store* store, Clock* clock, Scheduler* scheduler, AllocWaiters* waiters,
-                         Options options)
-    : store_(store), clock_(clock), scheduler_(scheduler), waiters_(waiters),
+LineService::LineService(Store* store, Clock* clock, Scheduler* scheduler, SnapshotCache* cache,
+                         AllocWaiters* waiters, Options options)
+    : store_(store), clock_(clock), scheduler_(scheduler), cache_(cache), waiters_(waiters),
       options_(std::move(options)) {}
 
 Status LineService::Health() { return store_->Ping(); }
@@ -36,10 +36,11 @@ void LineService::DisbandPool(PoolRequest req, Reply<Empty> reply) {
   TimeMs now = clock_->NowMs();
   auto dead = std::make_shared<int64_t>(0);
   Write<Empty>(
-      [req, now, dead](Tx& tx) -> Result<Empty> {
+      [req, now, dead](Tx& tx, CapacityDeltas& deltas) -> Result<Empty> {
         LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
         if (pool.disbanded) return Empty{};  // a second disband is a no-op
         LINE_RETURN_IF_ERROR(tx.MarkPoolDisbanded(pool.pool_id, now));
+        deltas.push_back({CapacityDelta::Kind::kInvalidatePool, pool.pool_id});
         // Its pending evals are dead-lettered in the same transaction (SPEC).
         int64_t after = 0;
         while (true) {

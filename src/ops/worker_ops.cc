@@ -28,9 +28,10 @@ void LineService::RegisterWorker(RegisterWorkerRequest req, Reply<RegisterWorker
   response.worker_ttl = options_.worker_ttl;
   response.replica_ttl = options_.replica_ttl;
   Write<RegisterWorkerResponse>(
-      [worker, response](Tx& tx) mutable -> Result<RegisterWorkerResponse> {
+      [worker, response](Tx& tx, CapacityDeltas& deltas) mutable -> Result<RegisterWorkerResponse> {
         LINE_ASSIGN_OR_RETURN(Pool pool, FindActivePool(tx, worker.pool_id));
         LINE_RETURN_IF_ERROR(tx.InsertWorker(worker));
+        deltas.push_back({CapacityDelta::Kind::kInvalidatePool, pool.pool_id});
         response.alloc_ttl = pool.alloc_ttl_s;
         return response;
       },
@@ -47,7 +48,7 @@ void LineService::SendHeartbeat(HeartbeatRequest req, Reply<HeartbeatResponse> r
   int64_t replica_ttl_ms = options_.replica_ttl * 1000;
   Write<HeartbeatResponse>(
       [req = std::move(req), now, worker_ttl_ms,
-       replica_ttl_ms](Tx& tx) -> Result<HeartbeatResponse> {
+       replica_ttl_ms](Tx& tx, CapacityDeltas& deltas) -> Result<HeartbeatResponse> {
         // A disbanded pool's workers still heartbeat their running allocs (SPEC).
         LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
         LINE_ASSIGN_OR_RETURN(Worker worker, FindLiveWorker(tx, pool.pool_id, req.worker_id, now));
@@ -55,6 +56,18 @@ void LineService::SendHeartbeat(HeartbeatRequest req, Reply<HeartbeatResponse> r
                               tx.RenewWorker(pool.pool_id, worker.worker_id, now + worker_ttl_ms));
         if (!renewed) return Status::Internal("worker vanished inside its heartbeat");
         std::set<std::string> datasets(req.datasets.begin(), req.datasets.end());
+        if (!datasets.empty()) {
+          // A dataset it did not hold changes locality: the pool's snapshot is rebuilt.
+          LINE_ASSIGN_OR_RETURN(std::vector<std::string> held,
+                                tx.WorkerDatasets(pool.pool_id, worker.worker_id, now));
+          std::set<std::string> before(held.begin(), held.end());
+          for (const std::string& dataset_id : datasets) {
+            if (!before.count(dataset_id)) {
+              deltas.push_back({CapacityDelta::Kind::kInvalidatePool, pool.pool_id});
+              break;
+            }
+          }
+        }
         for (const std::string& dataset_id : datasets) {
           LINE_RETURN_IF_ERROR(tx.UpsertReplica(
               Replica{pool.pool_id, dataset_id, worker.worker_id, now + replica_ttl_ms}));
@@ -81,11 +94,12 @@ void LineService::SendHeartbeat(HeartbeatRequest req, Reply<HeartbeatResponse> r
 void LineService::DrainWorker(WorkerRequest req, Reply<Empty> reply) {
   TimeMs now = clock_->NowMs();
   Write<Empty>(
-      [req, now](Tx& tx) -> Result<Empty> {
+      [req, now](Tx& tx, CapacityDeltas& deltas) -> Result<Empty> {
         LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
         LINE_ASSIGN_OR_RETURN(Worker worker, FindLiveWorker(tx, pool.pool_id, req.worker_id, now));
         LINE_ASSIGN_OR_RETURN(bool drained, tx.SetWorkerDraining(pool.pool_id, worker.worker_id));
         if (!drained) return Status::Internal("worker vanished while draining");
+        deltas.push_back({CapacityDelta::Kind::kRemoveWorker, pool.pool_id, worker.worker_id});
         return Empty{};
       },
       std::move(reply), [req](const Empty&) {
@@ -98,7 +112,7 @@ void LineService::DeregisterWorker(WorkerRequest req, Reply<Empty> reply) {
   auto requeued = std::make_shared<bool>(false);
   auto ended = std::make_shared<size_t>(0);
   Write<Empty>(
-      [req, now, requeued, ended](Tx& tx) -> Result<Empty> {
+      [req, now, requeued, ended](Tx& tx, CapacityDeltas& deltas) -> Result<Empty> {
         LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
         LINE_ASSIGN_OR_RETURN(std::optional<Worker> worker,
                               tx.GetWorker(pool.pool_id, req.worker_id));
@@ -115,11 +129,12 @@ void LineService::DeregisterWorker(WorkerRequest req, Reply<Empty> reply) {
                            .release_capacity = false};
         for (const Alloc& alloc : allocs) {
           LINE_ASSIGN_OR_RETURN(EvalSettled settled,
-                                EndAllocAndSettle(tx, pool, alloc, ending, now));
+                                EndAllocAndSettle(tx, pool, alloc, ending, now, deltas));
           if (settled == EvalSettled::kPending) *requeued = true;
         }
         *ended = allocs.size();
         LINE_RETURN_IF_ERROR(tx.DeleteWorker(pool.pool_id, worker->worker_id));
+        deltas.push_back({CapacityDelta::Kind::kRemoveWorker, pool.pool_id, worker->worker_id});
         return Empty{};
       },
       std::move(reply), [this, req, requeued, ended](const Empty&) {

@@ -3,7 +3,8 @@
 namespace line {
 
 Result<EvalSettled> EndAllocAndSettle(Tx& tx, const Pool& pool, const Alloc& alloc,
-                                      const AllocEnding& ending, TimeMs now) {
+                                      const AllocEnding& ending, TimeMs now,
+                                      CapacityDeltas& deltas) {
   LINE_ASSIGN_OR_RETURN(bool ended, tx.EndAlloc(alloc.pool_id, alloc.alloc_id, ending.state,
                                                  ending.reason, now));
   if (!ended) {
@@ -13,7 +14,10 @@ Result<EvalSettled> EndAllocAndSettle(Tx& tx, const Pool& pool, const Alloc& all
     // False only when the worker is gone (its capacity went with it): nothing to give back.
     LINE_ASSIGN_OR_RETURN(bool released,
                           tx.ReleaseCapacity(alloc.pool_id, alloc.worker_id, alloc.size));
-    (void)released;
+    if (released) {
+      deltas.push_back({CapacityDelta::Kind::kRelease, alloc.pool_id, alloc.worker_id,
+                        alloc.size});
+    }
   }
 
   LINE_ASSIGN_OR_RETURN(std::optional<Eval> found, tx.GetEval(alloc.pool_id, alloc.eval_id));

@@ -8,6 +8,7 @@
 
 #include "common/status.h"
 #include "model/model.h"
+#include "scheduler/snapshot_cache.h"
 #include "store/store.h"
 
 namespace line {
@@ -25,10 +26,11 @@ struct AllocEnding {
 // What ending an alloc did to its eval.
 enum class EvalSettled { kNothing, kCompleted, kPending, kDead };
 
-// Ends `alloc` (which must be live) and settles its eval inside `tx`. Fails with
-// kAllocAlreadyEnded, changing nothing, if the alloc ended meanwhile (the conditional write
-// refused it).
+// Ends `alloc` (which must be live) and settles its eval inside `tx`; capacity given back is
+// recorded in `deltas`. Fails with kAllocAlreadyEnded, changing nothing, if the alloc ended
+// meanwhile (the conditional write refused it).
 Result<EvalSettled> EndAllocAndSettle(Tx& tx, const Pool& pool, const Alloc& alloc,
-                                      const AllocEnding& ending, TimeMs now);
+                                      const AllocEnding& ending, TimeMs now,
+                                      CapacityDeltas& deltas);
 
 }  // namespace line

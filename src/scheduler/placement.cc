@@ -117,7 +117,11 @@ std::optional<PlacementChoice> PoolSnapshot::Place(std::string_view dataset_id, 
   }
 
   const uint32_t w = chosen->worker;
-  const int64_t free = free_[w] - size;
+  SetFree(w, free_[w] - size);
+  return PlacementChoice{ids_[w], locality};
+}
+
+void PoolSnapshot::SetFree(uint32_t w, int64_t free) {
   free_[w] = free;
   pool_pos_[w] = Rekey(pool_, pool_pos_[w], free);
   for (uint32_t h = held_begin_[w]; h < held_begin_[w + 1]; ++h) {
@@ -126,18 +130,38 @@ std::optional<PlacementChoice> PoolSnapshot::Place(std::string_view dataset_id, 
     held.dirty = true;
     dirty_[held.dataset].push_back(h);
   }
-  return PlacementChoice{ids_[w], locality};
+}
+
+int64_t PoolSnapshot::IndexOf(std::string_view worker_id) const {
+  auto it = std::lower_bound(ids_.begin(), ids_.end(), worker_id);
+  if (it == ids_.end() || *it != worker_id) return -1;
+  return it - ids_.begin();
+}
+
+bool PoolSnapshot::AdjustFree(std::string_view worker_id, int64_t delta) {
+  int64_t w = IndexOf(worker_id);
+  if (w < 0 || free_[w] == kRemoved) return false;
+  SetFree(static_cast<uint32_t>(w), free_[w] + delta);
+  return true;
+}
+
+bool PoolSnapshot::Remove(std::string_view worker_id) {
+  int64_t w = IndexOf(worker_id);
+  if (w < 0) return false;
+  if (free_[w] != kRemoved) SetFree(static_cast<uint32_t>(w), kRemoved);
+  return true;
 }
 
 int64_t PoolSnapshot::MaxFree() const {
   if (pool_.empty()) return 0;
-  return policy_ == PlacementPolicy::kSpread ? pool_.begin()->free : pool_.rbegin()->free;
+  int64_t most = policy_ == PlacementPolicy::kSpread ? pool_.begin()->free : pool_.rbegin()->free;
+  return std::max<int64_t>(most, 0);  // only removed workers left: nothing fits
 }
 
 int64_t PoolSnapshot::FreeOf(std::string_view worker_id) const {
-  auto it = std::lower_bound(ids_.begin(), ids_.end(), worker_id);
-  if (it == ids_.end() || *it != worker_id) return -1;
-  return free_[it - ids_.begin()];
+  int64_t w = IndexOf(worker_id);
+  if (w < 0 || free_[w] == kRemoved) return -1;
+  return free_[w];
 }
 
 Plan ComputePlan(PoolSnapshot& snapshot, const std::vector<Eval>& evals) {

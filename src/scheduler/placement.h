@@ -53,6 +53,13 @@ class PoolSnapshot {
   // O(log W) plus O(R log W) for the chosen worker's R replicas; never a scan.
   std::optional<PlacementChoice> Place(std::string_view dataset_id, int64_t size);
 
+  // Changes a candidate's free capacity by `delta` (capacity came back: delta > 0). False if
+  // the worker is unknown or removed. O(log W) plus O(R) queueing, like Place.
+  bool AdjustFree(std::string_view worker_id, int64_t delta);
+  // Takes a worker out of the candidates for good (it died, drained or left). False if
+  // unknown. Its entries stay in the indexes with a free capacity no eval can fit.
+  bool Remove(std::string_view worker_id);
+
   int64_t MaxFree() const;  // largest free capacity of any candidate (0 if none)
   size_t worker_count() const { return ids_.size(); }
   int64_t FreeOf(std::string_view worker_id) const;  // -1 if unknown (for tests)
@@ -87,6 +94,13 @@ class PoolSnapshot {
   static Index::iterator Rekey(Index& index, Index::iterator it, int64_t free);
   // Brings the dataset's index up to date with free_ by re-keying its dirty entries.
   void Sync(uint32_t dataset);
+  // Sets worker w's free capacity: re-keys its pool entry, queues its dataset entries.
+  void SetFree(uint32_t w, int64_t free);
+  // The index of a known worker id, or -1.
+  int64_t IndexOf(std::string_view worker_id) const;
+
+  // The free capacity of a removed worker: below any size, so never chosen.
+  static constexpr int64_t kRemoved = INT64_MIN / 2;
 
   PlacementPolicy policy_;
   std::vector<std::string> ids_;           // worker index -> id, sorted

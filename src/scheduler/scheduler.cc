@@ -6,8 +6,8 @@
 
 namespace line {
 
-Scheduler::Scheduler(Store* store, Clock* clock, PlacedHook on_placed)
-    : store_(store), clock_(clock), on_placed_(std::move(on_placed)) {}
+Scheduler::Scheduler(Store* store, Clock* clock, SnapshotCache* cache, PlacedHook on_placed)
+    : store_(store), clock_(clock), cache_(cache), on_placed_(std::move(on_placed)) {}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -91,39 +91,56 @@ Status Scheduler::RunPool(const std::string& pool_id) {
 
 Status Scheduler::RunRound(const std::string& pool_id, RoundOutcome* outcome) {
   TimeMs now = clock_->NowMs();
-  std::optional<Pool> pool;
-  std::vector<Worker> candidates;
-  std::vector<Replica> replicas;
-  std::vector<Eval> evals;
-  int64_t max_free = 0;
-  LINE_RETURN_IF_ERROR(store_->Read([&](Tx& tx) -> Status {
-    LINE_ASSIGN_OR_RETURN(pool, tx.GetPool(pool_id));
-    if (!pool || pool->disbanded) return Status::Ok();
-    LINE_ASSIGN_OR_RETURN(candidates, tx.CandidateWorkers(pool_id, now));
-    for (const Worker& w : candidates) max_free = std::max(max_free, w.free);
-    if (max_free <= 0) return Status::Ok();
-    LINE_ASSIGN_OR_RETURN(evals, tx.PendingEvals(pool_id, max_free, 0, kBatch));
-    if (evals.empty()) return Status::Ok();
-    LINE_ASSIGN_OR_RETURN(replicas, tx.PoolReplicas(pool_id, now));
-    return Status::Ok();
-  }));
-  if (!pool || evals.empty()) return Status::Ok();
-
-  PoolSnapshot snapshot(pool->placement, candidates, replicas);
-  Plan plan = ComputePlan(snapshot, evals);
-  if (plan.placements.empty()) return Status::Ok();
-
-  CommittedPlan committed;
   Status status = WriteSync(*store_, [&](Tx& tx) -> Status {
-    LINE_ASSIGN_OR_RETURN(committed, CommitPlan(tx, *pool, evals, plan, now));
-    return Status::Ok();
+    *outcome = RoundOutcome();
+    Status round = Round(tx, pool_id, now, *outcome);
+    // The snapshot was taken out of the cache and not given back: it is rebuilt next round.
+    return round;
   });
-  LINE_RETURN_IF_ERROR(status);
-  if (!committed.allocs.empty() && on_placed_) on_placed_(committed.allocs);
-  spdlog::debug("pool {}: placed {} evals ({} blocked, {} conflicts)", pool_id,
-                committed.allocs.size(), plan.blocked.size(), committed.conflicts);
-  outcome->placed = static_cast<int64_t>(committed.allocs.size());
-  outcome->conflicts = committed.conflicts;
+  if (!status.ok()) {
+    cache_->Invalidate(pool_id);  // the commit may have failed after the plan changed it
+    return status;
+  }
+  if (!outcome->allocs.empty() && on_placed_) on_placed_(outcome->allocs);
+  if (outcome->placed > 0 || outcome->conflicts > 0) {
+    spdlog::debug("pool {}: placed {} evals ({} blocked, {} conflicts{})", pool_id,
+                  outcome->placed, outcome->blocked, outcome->conflicts,
+                  outcome->rebuilt ? ", snapshot rebuilt" : "");
+  }
+  return Status::Ok();
+}
+
+Status Scheduler::Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOutcome& outcome) {
+  LINE_ASSIGN_OR_RETURN(std::optional<Pool> pool, tx.GetPool(pool_id));
+  if (!pool || pool->disbanded) {
+    cache_->Invalidate(pool_id);
+    return Status::Ok();
+  }
+  std::unique_ptr<PoolSnapshot> snapshot = cache_->Take(pool_id);
+  if (!snapshot) {
+    LINE_ASSIGN_OR_RETURN(std::vector<Worker> candidates, tx.CandidateWorkers(pool_id, now));
+    LINE_ASSIGN_OR_RETURN(std::vector<Replica> replicas, tx.PoolReplicas(pool_id, now));
+    snapshot = std::make_unique<PoolSnapshot>(pool->placement, candidates, replicas);
+    outcome.rebuilt = true;
+  }
+  const int64_t max_free = snapshot->MaxFree();
+  std::vector<Eval> evals;
+  if (max_free > 0) {
+    LINE_ASSIGN_OR_RETURN(evals, tx.PendingEvals(pool_id, max_free, 0, kBatch));
+  }
+  if (evals.empty()) {
+    cache_->Put(pool_id, std::move(snapshot));
+    return Status::Ok();
+  }
+  Plan plan = ComputePlan(*snapshot, evals);
+  // On an error the snapshot (already charged with the plan) is dropped with this frame.
+  LINE_ASSIGN_OR_RETURN(CommittedPlan committed, CommitPlan(tx, *pool, evals, plan, now));
+  outcome.placed = static_cast<int64_t>(committed.allocs.size());
+  outcome.conflicts = committed.conflicts;
+  outcome.blocked = static_cast<int64_t>(plan.blocked.size());
+  outcome.allocs = std::move(committed.allocs);
+  // A conflict means the snapshot charged a placement that did not happen: rebuild it.
+  if (committed.conflicts == 0) cache_->Put(pool_id, std::move(snapshot));
   return Status::Ok();
 }
 

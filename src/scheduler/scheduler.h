@@ -3,10 +3,12 @@
 // by polling: a pool whose pending evals fit nowhere sleeps until the next wake (its blocked
 // set is simply "pending evals larger than any candidate's free capacity").
 //
-// One scheduling round of a pool: read a snapshot (candidates, replicas, the oldest pending
-// evals that fit the largest free capacity), compute a plan in memory (pure, placement.h),
-// commit it in one write transaction, tell the owner which allocs committed. Rounds repeat
-// while they make progress.
+// One scheduling round of a pool is one write transaction: take the pool's snapshot from the
+// SnapshotCache (building it from the store only when there is none), read the oldest pending
+// evals that fit the largest free capacity, compute a plan in memory (pure, placement.h),
+// commit it, and tell the owner which allocs committed. Rounds repeat while they make
+// progress. Running the round in the store's write order is what keeps the cached snapshot
+// exact (see snapshot_cache.h).
 //
 // Thread-safe. Owns one thread between Start() and Stop().
 #pragma once
@@ -23,6 +25,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "model/model.h"
+#include "scheduler/snapshot_cache.h"
 #include "store/store.h"
 
 namespace line {
@@ -32,7 +35,7 @@ class Scheduler {
   // Called after a plan's commit is durable, with the allocs it created.
   using PlacedHook = std::function<void(const std::vector<Alloc>&)>;
 
-  Scheduler(Store* store, Clock* clock, PlacedHook on_placed);
+  Scheduler(Store* store, Clock* clock, SnapshotCache* cache, PlacedHook on_placed);
   ~Scheduler();
 
   void Start();
@@ -59,14 +62,21 @@ class Scheduler {
   struct RoundOutcome {
     int64_t placed = 0;
     int64_t conflicts = 0;
+    int64_t blocked = 0;
+    bool rebuilt = false;  // the snapshot was built from the store
+    std::vector<Alloc> allocs;
   };
   void Loop();
   // One round. Progress (placed > 0) or lost races (conflicts > 0) are worth another round;
   // a round that did neither means what is left fits nowhere: sleep until woken.
   Status RunRound(const std::string& pool_id, RoundOutcome* outcome);
 
+  // The round's transaction body.
+  Status Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOutcome& outcome);
+
   Store* const store_;
   Clock* const clock_;
+  SnapshotCache* const cache_;
   const PlacedHook on_placed_;
 
   std::mutex mu_;

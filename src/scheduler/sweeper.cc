@@ -1,5 +1,6 @@
 #include "scheduler/sweeper.h"
 
+#include <future>
 #include <vector>
 
 #include "common/log.h"
@@ -18,7 +19,7 @@ void Count(EvalSettled settled, const std::string& pool_id, SweepReport& report)
 
 // One transaction's worth of expiry. Sets *more when a batch limit was hit.
 Status SweepBatch(Tx& tx, TimeMs now, int64_t pool_ttl_ms, SweepReport& report,
-                  std::vector<std::string>& log_lines, bool* more) {
+                  std::vector<std::string>& log_lines, CapacityDeltas& deltas, bool* more) {
   LINE_ASSIGN_OR_RETURN(std::vector<Worker> dead_workers, tx.WorkersExpiredBy(now, kSweepBatch));
   for (const Worker& worker : dead_workers) {
     LINE_ASSIGN_OR_RETURN(std::optional<Pool> pool, tx.GetPool(worker.pool_id));
@@ -31,11 +32,12 @@ Status SweepBatch(Tx& tx, TimeMs now, int64_t pool_ttl_ms, SweepReport& report,
                        .release_capacity = false};
     for (const Alloc& alloc : allocs) {
       LINE_ASSIGN_OR_RETURN(EvalSettled settled,
-                            EndAllocAndSettle(tx, *pool, alloc, ending, now));
+                            EndAllocAndSettle(tx, *pool, alloc, ending, now, deltas));
       Count(settled, alloc.pool_id, report);
       ++report.expired_allocs;
     }
     LINE_RETURN_IF_ERROR(tx.DeleteWorker(worker.pool_id, worker.worker_id));
+    deltas.push_back({CapacityDelta::Kind::kRemoveWorker, worker.pool_id, worker.worker_id});
     ++report.expired_workers;
     log_lines.push_back("worker " + worker.worker_id + " of pool " + worker.pool_id +
                         " expired with " + std::to_string(allocs.size()) + " live allocs");
@@ -46,7 +48,8 @@ Status SweepBatch(Tx& tx, TimeMs now, int64_t pool_ttl_ms, SweepReport& report,
   for (const Alloc& alloc : dead_allocs) {
     LINE_ASSIGN_OR_RETURN(std::optional<Pool> pool, tx.GetPool(alloc.pool_id));
     if (!pool) continue;
-    LINE_ASSIGN_OR_RETURN(EvalSettled settled, EndAllocAndSettle(tx, *pool, alloc, ending, now));
+    LINE_ASSIGN_OR_RETURN(EvalSettled settled,
+                          EndAllocAndSettle(tx, *pool, alloc, ending, now, deltas));
     Count(settled, alloc.pool_id, report);
     // Capacity came back to the worker, so blocked evals of the pool may fit now.
     report.pools_to_wake.insert(alloc.pool_id);
@@ -58,11 +61,14 @@ Status SweepBatch(Tx& tx, TimeMs now, int64_t pool_ttl_ms, SweepReport& report,
 
   LINE_ASSIGN_OR_RETURN(int64_t replicas, tx.DeleteReplicasExpiredBy(now));
   report.expired_replicas += replicas;
+  // Which pools lost them is not known here; snapshots are rebuilt (replica expiry is rare).
+  if (replicas > 0) deltas.push_back({CapacityDelta::Kind::kInvalidateAll});
 
   LINE_ASSIGN_OR_RETURN(std::vector<std::string> old_pools,
                         tx.PoolsDisbandedBy(now - pool_ttl_ms, kSweepBatch));
   for (const std::string& pool_id : old_pools) {
     LINE_RETURN_IF_ERROR(tx.DeletePool(pool_id));
+    deltas.push_back({CapacityDelta::Kind::kInvalidatePool, pool_id});
     ++report.deleted_pools;
     log_lines.push_back("pool " + pool_id + " deleted, POOL_TTL after its disband");
   }
@@ -74,8 +80,9 @@ Status SweepBatch(Tx& tx, TimeMs now, int64_t pool_ttl_ms, SweepReport& report,
 
 }  // namespace
 
-Sweeper::Sweeper(Store* store, Clock* clock, int64_t pool_ttl_s, SweptHook on_swept)
-    : store_(store), clock_(clock), pool_ttl_ms_(pool_ttl_s * 1000),
+Sweeper::Sweeper(Store* store, Clock* clock, SnapshotCache* cache, int64_t pool_ttl_s,
+                 SweptHook on_swept)
+    : store_(store), clock_(clock), cache_(cache), pool_ttl_ms_(pool_ttl_s * 1000),
       on_swept_(std::move(on_swept)) {}
 
 Sweeper::~Sweeper() { Stop(); }
@@ -104,12 +111,16 @@ Result<SweepReport> Sweeper::SweepOnce() {
     more = false;
     SweepReport batch;
     std::vector<std::string> log_lines;
-    LINE_RETURN_IF_ERROR(WriteSync(*store_, [&](Tx& tx) -> Status {
-      // A retried body starts from nothing: only a committed body's findings count.
-      batch = SweepReport();
-      log_lines.clear();
-      return SweepBatch(tx, now, pool_ttl_ms_, batch, log_lines, &more);
-    }));
+    std::promise<Status> outcome;
+    WriteTracked(
+        *store_, *cache_,
+        [&](Tx& tx, CapacityDeltas& deltas) -> Status {
+          batch = SweepReport();
+          log_lines.clear();
+          return SweepBatch(tx, now, pool_ttl_ms_, batch, log_lines, deltas, &more);
+        },
+        [&outcome](Status s) { outcome.set_value(std::move(s)); });
+    LINE_RETURN_IF_ERROR(outcome.get_future().get());
     for (const std::string& line : log_lines) spdlog::info("expiry: {}", line);
     total.expired_workers += batch.expired_workers;
     total.expired_allocs += batch.expired_allocs;

@@ -14,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "scheduler/snapshot_cache.h"
 #include "store/store.h"
 
 namespace line {
@@ -32,7 +33,8 @@ class Sweeper {
   // Called after every sweep that committed, with what it did (often nothing).
   using SweptHook = std::function<void(const SweepReport&)>;
 
-  Sweeper(Store* store, Clock* clock, int64_t pool_ttl_s, SweptHook on_swept);
+  Sweeper(Store* store, Clock* clock, SnapshotCache* cache, int64_t pool_ttl_s,
+          SweptHook on_swept);
   ~Sweeper();
 
   // Sweeps every `interval_ms` until Stop().
@@ -47,6 +49,7 @@ class Sweeper {
 
   Store* const store_;
   Clock* const clock_;
+  SnapshotCache* const cache_;
   const int64_t pool_ttl_ms_;
   const SweptHook on_swept_;
 

@@ -275,3 +275,55 @@ TEST_F(ServiceTest, ListsPageWithNextToken) {
 
 }  // namespace
 }  // namespace line::testing
+
+namespace line::testing {
+namespace {
+
+class CachedSnapshotTest : public EngineTest {};
+
+// A worker whose TTL passed but that the sweeper has not removed yet is still in the cached
+// snapshot. Choosing it must lose the conditional claim, rebuild, and place elsewhere.
+TEST_F(CachedSnapshotTest, StaleWorkerInTheSnapshotCostsAConflictNotADoubleBooking) {
+  options_.worker_ttl = 10;
+  StopEngine();
+  StartEngine();
+  std::string pool = NewPool();  // spread: the freer worker first
+  std::string stale = NewWorker(pool, 8);
+  clock_.Advance(5'000);
+  std::string fresh = NewWorker(pool, 4);
+  std::string warmup = Submit(pool, 1);  // builds and caches the snapshot
+  ASSERT_EQ(EvalOf(pool, warmup).worker_id, stale);
+
+  clock_.Advance(5'000);  // stale's TTL passes; no sweep
+  std::string eval = Submit(pool, 2);
+  EvalDescription placed = EvalOf(pool, eval);
+  EXPECT_EQ(placed.state, "placed");
+  EXPECT_EQ(placed.worker_id, fresh);
+  EXPECT_EQ(WorkerOf(pool, stale).free, 7);  // only the warm-up's claim
+  ExpectCapacityInvariant(pool);
+}
+
+TEST_F(CachedSnapshotTest, CompletionsFeedTheCachedSnapshot) {
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 2);
+  std::vector<std::string> evals;
+  for (int i = 0; i < 6; ++i) evals.push_back(Submit(pool, 2));
+  // Capacity for one at a time: each completion lets exactly the next one in.
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_EQ(EvalOf(pool, evals[i]).state, "placed") << i;
+    if (i + 1 < 6) {
+      ASSERT_EQ(EvalOf(pool, evals[i + 1]).state, "pending") << i;
+    }
+    CompleteAllocRequest done;
+    done.pool_id = pool;
+    done.alloc_id = EvalOf(pool, evals[i]).alloc_id;
+    ASSERT_TRUE(Call(&Service::CompleteAlloc, done).ok());
+    Settle();
+  }
+  EXPECT_EQ(WorkerOf(pool, worker).free, 2);
+  EXPECT_EQ(engine_->snapshot_cache().size(), 1u);  // never needed a rebuild to get here
+  ExpectCapacityInvariant(pool);
+}
+
+}  // namespace
+}  // namespace line::testing

@@ -1,0 +1,77 @@
+// SnapshotCache: each pool's placement snapshot, kept between scheduling rounds so that placing
+// an eval costs O(log W) instead of re-reading every worker each round.
+//
+// Exactness rests on ordering. Every change to a pool's capacity happens inside a store write
+// body, and write bodies run one after another (the SQLite store's single writer). Each body
+// that changes capacity records CapacityDeltas and applies them to the cache when it succeeds,
+// in body order; the scheduling round is itself a write body that reads or builds the snapshot
+// at its place in that order. A body or a commit that fails invalidates every pool it touched,
+// so the next round rebuilds from the store. A stale snapshot can only cause a conditional
+// claim to fail (a conflict), which invalidates the pool too: the cache can make placement
+// slower, never wrong.
+//
+// Thread-safe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "scheduler/placement.h"
+
+namespace line {
+
+struct CapacityDelta {
+  enum class Kind {
+    kRelease,         // worker_id got `size` back
+    kRemoveWorker,    // worker_id is no longer a candidate (died, drained, deregistered)
+    kInvalidatePool,  // rebuild the pool's snapshot (a worker registered, replicas changed)
+    kInvalidateAll,   // rebuild every snapshot (replicas of unknown pools expired)
+  };
+  Kind kind;
+  std::string pool_id;
+  std::string worker_id;
+  int64_t size = 0;
+};
+
+// What one write body changed; applied to the cache only if the body succeeded.
+using CapacityDeltas = std::vector<CapacityDelta>;
+
+class SnapshotCache {
+ public:
+  // Takes the pool's snapshot out of the cache (nullptr if there is none): the caller places
+  // on it and gives it back with Put() if it is still exact.
+  std::unique_ptr<PoolSnapshot> Take(const std::string& pool_id);
+  void Put(const std::string& pool_id, std::unique_ptr<PoolSnapshot> snapshot);
+
+  void Apply(const CapacityDeltas& deltas);
+  // After a failed body or commit: forget every pool the deltas name.
+  void InvalidateTouched(const CapacityDeltas& deltas);
+  void Invalidate(const std::string& pool_id);
+  void InvalidateAll();
+
+  size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::unique_ptr<PoolSnapshot>> snapshots_;  // guarded by mu_
+};
+
+}  // namespace line
+
+#include <functional>
+
+#include "store/store.h"
+
+namespace line {
+
+// A write body that reports what it did to pools' capacity.
+using TrackedTxBody = std::function<Status(Tx&, CapacityDeltas&)>;
+
+// Store::Write for bodies that change capacity: the body's deltas reach `cache` in body order
+// when it succeeds, and its pools are invalidated if the body or its commit fails.
+void WriteTracked(Store& store, SnapshotCache& cache, TrackedTxBody body, TxDone done);
+
+}  // namespace line
