@@ -24,10 +24,12 @@ build-test: deps
 test: build-test
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# Release build; the placement microbenchmark, then evals/s through a real lined.
 bench: release
 	@cmake -S . -B $(RELEASE_DIR) -DLINE_BUILD_BENCH=ON > /dev/null
 	@cmake --build $(RELEASE_DIR) -j $(JOBS)
-	./$(RELEASE_DIR)/bench/placement_bench
+	./$(RELEASE_DIR)/bench/placement_bench --benchmark_filter=BM_Place --benchmark_min_time=0.5
+	./$(RELEASE_DIR)/bench/e2e_bench --lined $(RELEASE_DIR)/lined --seconds 10 --connections 4
 
 clean:
 	rm -rf build

@@ -8,8 +8,7 @@
 // PATH defaults to ../lined next to this binary (the layout of a CMake build directory); use a
 // Release build of lined, the numbers of a sanitizer build say nothing.
 //
-// bench/CMakeLists.txt links benchmarks with line_api only, so the e2e harness's HTTP client
-// and process launcher (GTest-free by design) are compiled into this program directly.
+// The HTTP client and process launcher are the e2e harness's (line_testkit, GTest-free).
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,8 +23,10 @@
 #include <thread>
 #include <vector>
 
-#include "../tests/testing/http_client.cc"
-#include "../tests/testing/lined_process.cc"
+#include <boost/json.hpp>
+
+#include "testing/http_client.h"
+#include "testing/lined_process.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "http_client.h"  // relative, so bench/e2e_bench.cc can compile this file in too
+#include "testing/http_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "lined_process.h"  // relative, so bench/e2e_bench.cc can compile this file in too
+#include "testing/lined_process.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -14,7 +14,7 @@
 #include <sstream>
 #include <thread>
 
-#include "http_client.h"
+#include "testing/http_client.h"
 
 extern char** environ;
 
