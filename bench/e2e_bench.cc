@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
                   {{"pool_id", pool_id},
                    {"worker_id", worker.at("worker_id")},
                    {"allocs", json::array{}},
-                   {"datasets", {"d" + std::to_string(w % kDatasets)}}});
+                   {"datasets", {std::string("d").append(std::to_string(w % kDatasets))}}});
       }
     });
   }
