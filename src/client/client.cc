@@ -116,10 +116,10 @@ class Client::Impl {
         if (answer.status == 200) return std::move(answer.body);
         error = ErrorOf(answer);
       } else {
-        error = Error{0, std::string(kUnreachable),
-                      std::string(method) + " " + address_.url + std::string(path) + ": " +
-                          transport_error,
-                      0};
+        error = Error{
+            0, std::string(kUnreachable),
+            std::string(method) + " " + address_.url + std::string(path) + ": " + transport_error,
+            0};
       }
       error.attempts = attempts;
       // Only "no answer" and 503 may succeed when asked again; a 4xx never will.
@@ -252,8 +252,7 @@ Result<Empty> Client::DisbandPool(const DisbandPoolRequest& request) {
   return impl_->Typed<Empty>("/DisbandPool", ToJson(request), options().timeout);
 }
 Result<SendHeartbeatResponse> Client::SendHeartbeat(const SendHeartbeatRequest& request) {
-  return impl_->Typed<SendHeartbeatResponse>("/SendHeartbeat", ToJson(request),
-                                             options().timeout);
+  return impl_->Typed<SendHeartbeatResponse>("/SendHeartbeat", ToJson(request), options().timeout);
 }
 Result<ScheduleEvalResponse> Client::ScheduleEval(const ScheduleEvalRequest& request) {
   if (options().auto_idempotency_keys && request.idempotency_key.empty()) {
@@ -271,11 +270,9 @@ Result<ScheduleEvalsResponse> Client::ScheduleEvals(const ScheduleEvalsRequest& 
     for (EvalSpec& e : keyed.evals) {
       if (e.idempotency_key.empty()) e.idempotency_key = RandomKey();
     }
-    return impl_->Typed<ScheduleEvalsResponse>("/ScheduleEvals", ToJson(keyed),
-                                               options().timeout);
+    return impl_->Typed<ScheduleEvalsResponse>("/ScheduleEvals", ToJson(keyed), options().timeout);
   }
-  return impl_->Typed<ScheduleEvalsResponse>("/ScheduleEvals", ToJson(request),
-                                             options().timeout);
+  return impl_->Typed<ScheduleEvalsResponse>("/ScheduleEvals", ToJson(request), options().timeout);
 }
 Result<Empty> Client::CompleteAlloc(const CompleteAllocRequest& request) {
   return impl_->Typed<Empty>("/CompleteAlloc", ToJson(request), options().timeout);
@@ -285,7 +282,8 @@ Result<ReceiveAllocsResponse> Client::ReceiveAllocs(const ReceiveAllocsRequest& 
                    options().long_poll_margin;
   return impl_->Typed<ReceiveAllocsResponse>(
       "/ReceiveAllocs", ToJson(request),
-      std::max(options().timeout, std::chrono::duration_cast<std::chrono::milliseconds>(long_poll)));
+      std::max(options().timeout,
+               std::chrono::duration_cast<std::chrono::milliseconds>(long_poll)));
 }
 Result<DescribePoolResponse> Client::DescribePool(const DescribePoolRequest& request) {
   return impl_->Typed<DescribePoolResponse>("/DescribePool", ToJson(request), options().timeout);
@@ -307,8 +305,7 @@ Result<ListEvalsResponse> Client::ListEvals(const ListEvalsRequest& request) {
   return impl_->Typed<ListEvalsResponse>("/ListEvals", ToJson(request), options().timeout);
 }
 Result<DescribeAllocResponse> Client::DescribeAlloc(const DescribeAllocRequest& request) {
-  return impl_->Typed<DescribeAllocResponse>("/DescribeAlloc", ToJson(request),
-                                             options().timeout);
+  return impl_->Typed<DescribeAllocResponse>("/DescribeAlloc", ToJson(request), options().timeout);
 }
 Result<ListAllocsResponse> Client::ListAllocs(const ListAllocsRequest& request) {
   return impl_->Typed<ListAllocsResponse>("/ListAllocs", ToJson(request), options().timeout);

@@ -111,7 +111,8 @@ class Reader {
     const json::value* v = Get(key, /*required=*/true);
     if (v == nullptr) return 0;
     if (v->is_int64()) return v->get_int64();
-    if (v->is_uint64() && v->get_uint64() <= INT64_MAX) return static_cast<int64_t>(v->get_uint64());
+    if (v->is_uint64() && v->get_uint64() <= INT64_MAX)
+      return static_cast<int64_t>(v->get_uint64());
     return Fail(key, "an integer"), 0;
   }
   std::optional<int64_t> OptInt(std::string_view key) {
@@ -154,8 +155,7 @@ class Reader {
   }
   // Decodes each object of an array with `item`.
   template <typename T>
-  std::vector<T> Objects(std::string_view key,
-                         const std::function<void(Reader&, T*)>& item) {
+  std::vector<T> Objects(std::string_view key, const std::function<void(Reader&, T*)>& item) {
     std::vector<T> out;
     const json::value* v = Get(key, /*required=*/true);
     if (v == nullptr) return out;
@@ -468,8 +468,9 @@ bool Decode(std::string_view body, ScheduleEvalResponse* out, std::string* error
                     [](Reader& r, ScheduleEvalResponse* o) { o->eval_id = r.Str("eval_id"); });
 }
 bool Decode(std::string_view body, ScheduleEvalsResponse* out, std::string* error) {
-  return DecodeWith(body, out, error,
-                    [](Reader& r, ScheduleEvalsResponse* o) { o->eval_ids = r.Strings("eval_ids"); });
+  return DecodeWith(body, out, error, [](Reader& r, ScheduleEvalsResponse* o) {
+    o->eval_ids = r.Strings("eval_ids");
+  });
 }
 bool Decode(std::string_view body, ReceiveAllocsResponse* out, std::string* error) {
   return DecodeWith(body, out, error, [](Reader& r, ReceiveAllocsResponse* o) {
@@ -519,8 +520,9 @@ bool Decode(std::string_view body, ListDeadLettersResponse* out, std::string* er
   });
 }
 bool Decode(std::string_view body, RedriveDeadLettersResponse* out, std::string* error) {
-  return DecodeWith(body, out, error,
-                    [](Reader& r, RedriveDeadLettersResponse* o) { o->redriven = r.Int("redriven"); });
+  return DecodeWith(body, out, error, [](Reader& r, RedriveDeadLettersResponse* o) {
+    o->redriven = r.Int("redriven");
+  });
 }
 bool Decode(std::string_view body, HealthzResponse* out, std::string* error) {
   return DecodeWith(body, out, error,

@@ -52,8 +52,7 @@ TransportError MidAnswer(TransportError failure) {
 }  // namespace
 
 std::unique_ptr<Connection> Connection::Open(const std::string& host, const std::string& port,
-                                             SteadyClock::time_point deadline,
-                                             std::string* error) {
+                                             SteadyClock::time_point deadline, std::string* error) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -112,8 +111,7 @@ bool Connection::Wait(short events, SteadyClock::time_point deadline, std::strin
   }
 }
 
-long Connection::ReadSome(SteadyClock::time_point deadline, std::string* error,
-                          bool* timed_out) {
+long Connection::ReadSome(SteadyClock::time_point deadline, std::string* error, bool* timed_out) {
   char chunk[16384];
   for (;;) {
     ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
@@ -191,8 +189,7 @@ TransportError Connection::ReadAnswer(SteadyClock::time_point deadline, HttpAnsw
     size_t line_end = head.find("\r\n");
     std::string_view status_line = head.substr(0, line_end);
     // "HTTP/1.1 200 OK"
-    if (status_line.size() < 12 || status_line.substr(0, 7) != "HTTP/1." ||
-        status_line[8] != ' ') {
+    if (status_line.size() < 12 || status_line.substr(0, 7) != "HTTP/1." || status_line[8] != ' ') {
       *error = "not an HTTP answer: " + std::string(status_line.substr(0, 80));
       return TransportError::kMalformed;
     }

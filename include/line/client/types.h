@@ -73,8 +73,8 @@ struct EvalSpec {
 
 struct ScheduleEvalRequest {
   std::string pool_id;
-  std::string dataset_id;  // "" = no locality preference
-  int64_t size = 0;        // >= 1
+  std::string dataset_id;              // "" = no locality preference
+  int64_t size = 0;                    // >= 1
   std::optional<std::string> payload;  // JSON text; absent = null
   std::string idempotency_key;         // "" = none (see ClientOptions::auto_idempotency_keys)
 };
@@ -187,9 +187,9 @@ struct DescribeEvalRequest {
 struct HistoryEntry {
   std::string alloc_id;
   std::string worker_id;
-  bool locality = false;               // the placement was a locality hit
-  std::optional<int64_t> ended;        // Unix seconds; null while the alloc is live
-  std::optional<std::string> reason;   // null while the alloc is live
+  bool locality = false;              // the placement was a locality hit
+  std::optional<int64_t> ended;       // Unix seconds; null while the alloc is live
+  std::optional<std::string> reason;  // null while the alloc is live
 };
 struct EvalDescription {
   std::string pool_id;
