@@ -1,8 +1,11 @@
 #include "config/options.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <sstream>
+
+#include "common/redact.h"
 
 namespace line {
 namespace {
@@ -64,28 +67,39 @@ Status Assign(const Knob& knob, const std::string& value, const std::string& sou
 }  // namespace
 
 Status Options::Validate() const {
-  struct Positive {
+  // Upper bounds keep deadline arithmetic (now + ttl * 1000 ms) far from overflow.
+  constexpr int64_t kYear = 365 * 24 * 3600;
+  struct Bounded {
     const char* env;
     int64_t value;
+    int64_t max;
   };
-  for (const Positive& p : {Positive{"LINE_POOL_TTL", pool_ttl},
-                            Positive{"LINE_WORKER_TTL", worker_ttl},
-                            Positive{"LINE_REPLICA_TTL", replica_ttl},
-                            Positive{"LINE_ALLOC_TTL", alloc_ttl},
-                            Positive{"LINE_MAX_RETRY", max_retry},
-                            Positive{"LINE_VISIBILITY_TIMEOUT", visibility_timeout},
-                            Positive{"LINE_MAX_BODY", max_body},
-                            Positive{"LINE_THREADS", threads}}) {
-    if (p.value <= 0) {
-      return Status::InvalidInput(std::string(p.env) + " must be greater than 0, got " +
-                                  std::to_string(p.value));
+  for (const Bounded& b : {Bounded{"LINE_POOL_TTL", pool_ttl, kYear},
+                           Bounded{"LINE_WORKER_TTL", worker_ttl, kYear},
+                           Bounded{"LINE_REPLICA_TTL", replica_ttl, kYear},
+                           Bounded{"LINE_ALLOC_TTL", alloc_ttl, 86400},
+                           Bounded{"LINE_MAX_RETRY", max_retry, 1000},
+                           Bounded{"LINE_VISIBILITY_TIMEOUT", visibility_timeout, kYear},
+                           Bounded{"LINE_MAX_BODY", max_body, int64_t{1} << 30},
+                           Bounded{"LINE_THREADS", threads, 256}}) {
+    if (b.value <= 0 || b.value > b.max) {
+      return Status::InvalidInput(std::string(b.env) + " must be from 1 to " +
+                                  std::to_string(b.max) + ", got " + std::to_string(b.value));
     }
   }
   if (deployment.empty()) return Status::InvalidInput("LINE_DEPLOYMENT must not be empty");
   if (store.empty()) return Status::InvalidInput("LINE_STORE must not be empty");
   auto colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
-    return Status::InvalidInput("LINE_LISTEN must be host:port, got \"" + listen + "\"");
+  int64_t port = -1;
+  if (colon != std::string::npos && colon > 0) {
+    const char* begin = listen.data() + colon + 1;
+    const char* end = listen.data() + listen.size();
+    auto [ptr, ec] = std::from_chars(begin, end, port);
+    if (ec != std::errc() || ptr != end || begin == end) port = -1;
+  }
+  if (port < 0 || port > 65535) {
+    return Status::InvalidInput("LINE_LISTEN must be host:port with a port from 0 to 65535, got \"" +
+                                listen + "\"");
   }
   if (log_level != "debug" && log_level != "info" && log_level != "warn" &&
       log_level != "error") {
@@ -102,7 +116,9 @@ std::string Options::Describe() const {
     if (!first) out << ' ';
     first = false;
     out << knob.env << '=';
-    if (knob.text != nullptr) {
+    if (knob.text == &Options::store) {
+      out << RedactUrl(store);
+    } else if (knob.text != nullptr) {
       out << this->*knob.text;
     } else {
       out << this->*knob.number;
@@ -114,11 +130,9 @@ std::string Options::Describe() const {
 Result<ParsedCommandLine> ParseCommandLine(const std::vector<std::string>& args,
                                            const char* (*getenv)(const char*)) {
   ParsedCommandLine parsed;
-  for (const Knob& knob : Knobs()) {
-    if (const char* value = getenv(knob.env); value != nullptr) {
-      LINE_RETURN_IF_ERROR(Assign(knob, value, knob.env, parsed.options));
-    }
-  }
+  // Flags first: a flag wins over its variable, so a variable a flag overrides is never read
+  // (not even to complain about it).
+  std::vector<const Knob*> set_by_flag;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--help" || arg == "-h") {
@@ -151,6 +165,13 @@ Result<ParsedCommandLine> ParseCommandLine(const std::vector<std::string>& args,
     }
     LINE_RETURN_IF_ERROR(Assign(*match, value, "--" + name + " (" + match->env + ")",
                                 parsed.options));
+    set_by_flag.push_back(match);
+  }
+  for (const Knob& knob : Knobs()) {
+    if (std::find(set_by_flag.begin(), set_by_flag.end(), &knob) != set_by_flag.end()) continue;
+    if (const char* value = getenv(knob.env); value != nullptr) {
+      LINE_RETURN_IF_ERROR(Assign(knob, value, knob.env, parsed.options));
+    }
   }
   return parsed;
 }

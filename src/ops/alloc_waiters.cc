@@ -81,6 +81,11 @@ void AllocWaiters::Notify(const std::string& key) {
   FireAll(fires);
 }
 
+void AllocWaiters::Forget(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  generations_.erase(key);
+}
+
 size_t AllocWaiters::parked() const {
   std::lock_guard<std::mutex> lock(mu_);
   return by_deadline_.size();

@@ -40,6 +40,10 @@ class AllocWaiters {
   // without parking or firing, once Stop() has begun: the caller answers at once instead.
   bool Wait(const std::string& key, uint64_t seen, TimeMs deadline, Fire fire);
   void Notify(const std::string& key);
+  // Drops the key's generation once its worker is gone, so the map does not grow with every
+  // worker ever seen. A poll racing with this sees a changed generation and looks again (and
+  // finds no worker): a spurious wake-up, never a lost one.
+  void Forget(const std::string& key);
 
   size_t parked() const;
 

@@ -14,7 +14,9 @@ Engine::Engine(Store* store, Clock* clock, Options options)
     for (const Alloc& a : allocs) keys.insert(AllocWaiters::Key(a.pool_id, a.worker_id));
     for (const std::string& key : keys) waiters_->Notify(key);
   });
-  sweeper_ = std::make_unique<Sweeper>(store_, clock_, &cache_, options_.pool_ttl,
+  sweeper_ = std::make_unique<Sweeper>(store_, clock_, &cache_,
+                                       Sweeper::Ttls{options_.pool_ttl, options_.worker_ttl,
+                                                     options_.replica_ttl},
                                        [this](const SweepReport& r) { AfterSweep(r); });
   service_ = std::make_unique<LineService>(store_, clock_, scheduler_.get(), &cache_,
                                            waiters_.get(),
@@ -63,6 +65,9 @@ Result<SweepReport> Engine::SweepNow() {
 
 void Engine::AfterSweep(const SweepReport& report) {
   for (const std::string& pool_id : report.pools_to_wake) scheduler_->Wake(pool_id);
+  for (const auto& [pool_id, worker_id] : report.gone_workers) {
+    waiters_->Forget(AllocWaiters::Key(pool_id, worker_id));
+  }
   scheduler_->RetryFailed();
 }
 

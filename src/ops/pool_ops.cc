@@ -34,11 +34,12 @@ void LineService::CreatePool(CreatePoolRequest req, Reply<CreatePoolResponse> re
 
 void LineService::DisbandPool(PoolRequest req, Reply<Empty> reply) {
   TimeMs now = clock_->NowMs();
-  auto dead = std::make_shared<int64_t>(0);
+  auto dead = std::make_shared<int64_t>(-1);  // stays -1 when the pool was already disbanded
   Write<Empty>(
       [req, now, dead](Tx& tx, CapacityDeltas& deltas) -> Result<Empty> {
         LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
         if (pool.disbanded) return Empty{};  // a second disband is a no-op
+        *dead = 0;
         LINE_RETURN_IF_ERROR(tx.MarkPoolDisbanded(pool.pool_id, now));
         deltas.push_back({CapacityDelta::Kind::kInvalidatePool, pool.pool_id});
         // Its pending evals are dead-lettered in the same transaction (SPEC).
@@ -58,7 +59,9 @@ void LineService::DisbandPool(PoolRequest req, Reply<Empty> reply) {
         return Empty{};
       },
       std::move(reply), [req, dead](const Empty&) {
-        spdlog::info("pool {} disbanded; {} pending evals dead-lettered", req.pool_id, *dead);
+        if (*dead >= 0) {
+          spdlog::info("pool {} disbanded; {} pending evals dead-lettered", req.pool_id, *dead);
+        }
       });
 }
 

@@ -141,6 +141,7 @@ void LineService::DeregisterWorker(WorkerRequest req, Reply<Empty> reply) {
         spdlog::info("worker {} of pool {} deregistered; {} live allocs ended", req.worker_id,
                      req.pool_id, *ended);
         if (*requeued) scheduler_->Wake(req.pool_id);
+        waiters_->Forget(AllocWaiters::Key(req.pool_id, req.worker_id));
       });
 }
 

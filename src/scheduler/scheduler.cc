@@ -60,33 +60,31 @@ void Scheduler::Loop() {
     queued_.erase(pool_id);
     busy_ = true;
     lock.unlock();
-    Status status = RunPool(pool_id);
+    // One round, then the pool goes to the back of the queue if it has more to do: a pool
+    // with a constant inflow cannot starve the others.
+    RoundOutcome outcome;
+    Status status = RunRound(pool_id, &outcome);
+    bool again = false;
     if (!status.ok()) {
       // Its evals stay pending; RetryFailed() (the sweeper's tick) queues it again.
       spdlog::error("scheduling pool {} failed: {}", pool_id, status.ToString());
+    } else if (outcome.placed > 0) {
+      conflict_rounds_.erase(pool_id);
+      again = true;
+    } else if (outcome.conflicts > 0) {
+      // Lost races are retried with a fresh snapshot a few times, never endlessly.
+      again = ++conflict_rounds_[pool_id] <= 3;
+    } else {
+      conflict_rounds_.erase(pool_id);
     }
     lock.lock();
     if (!status.ok()) failed_.insert(pool_id);
     busy_ = false;
+    if (again && queued_.insert(pool_id).second) queue_.push_back(pool_id);
     if (queue_.empty()) idle_.notify_all();
   }
   busy_ = false;
   idle_.notify_all();
-}
-
-Status Scheduler::RunPool(const std::string& pool_id) {
-  // Rounds that only lost races are retried a few times, never endlessly.
-  int conflict_rounds = 0;
-  while (true) {
-    RoundOutcome outcome;
-    LINE_RETURN_IF_ERROR(RunRound(pool_id, &outcome));
-    if (outcome.placed > 0) {
-      conflict_rounds = 0;
-      continue;
-    }
-    if (outcome.conflicts > 0 && ++conflict_rounds <= 3) continue;
-    return Status::Ok();
-  }
 }
 
 Status Scheduler::RunRound(const std::string& pool_id, RoundOutcome* outcome) {

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -52,9 +53,6 @@ class Scheduler {
   // Blocks until no pool is queued or being scheduled. For tests and shutdown.
   void WaitIdle();
 
-  // Schedules one pool on the calling thread until no more progress is made.
-  Status RunPool(const std::string& pool_id);
-
   // Largest number of pending evals one round considers.
   static constexpr int64_t kBatch = 2000;
 
@@ -85,6 +83,7 @@ class Scheduler {
   std::deque<std::string> queue_;  // guarded by mu_
   std::set<std::string> queued_;   // guarded by mu_: pools in queue_
   std::set<std::string> failed_;  // guarded by mu_: pools whose last run failed
+  std::map<std::string, int> conflict_rounds_;  // the scheduler thread's own: lost-race streaks
   bool busy_ = false;              // guarded by mu_: a pool is being scheduled
   bool stopping_ = false;          // guarded by mu_
   std::thread thread_;

@@ -20,6 +20,7 @@ void Count(EvalSettled settled, const std::string& pool_id, SweepReport& report)
 // One transaction's worth of expiry. Sets *more when a batch limit was hit.
 Status SweepBatch(Tx& tx, TimeMs now, int64_t pool_ttl_ms, SweepReport& report,
                   std::vector<std::string>& log_lines, CapacityDeltas& deltas, bool* more) {
+  // A worker's live allocs expire in the same transaction as the worker itself.
   LINE_ASSIGN_OR_RETURN(std::vector<Worker> dead_workers, tx.WorkersExpiredBy(now, kSweepBatch));
   for (const Worker& worker : dead_workers) {
     LINE_ASSIGN_OR_RETURN(std::optional<Pool> pool, tx.GetPool(worker.pool_id));
@@ -38,9 +39,13 @@ Status SweepBatch(Tx& tx, TimeMs now, int64_t pool_ttl_ms, SweepReport& report,
     }
     LINE_RETURN_IF_ERROR(tx.DeleteWorker(worker.pool_id, worker.worker_id));
     deltas.push_back({CapacityDelta::Kind::kRemoveWorker, worker.pool_id, worker.worker_id});
+    report.gone_workers.emplace_back(worker.pool_id, worker.worker_id);
     ++report.expired_workers;
+    std::string ended;
+    for (const Alloc& alloc : allocs) ended += " " + alloc.alloc_id + " (eval " + alloc.eval_id + ")";
     log_lines.push_back("worker " + worker.worker_id + " of pool " + worker.pool_id +
-                        " expired with " + std::to_string(allocs.size()) + " live allocs");
+                        " expired; its live allocs expired with it:" +
+                        (ended.empty() ? std::string(" none") : ended));
   }
 
   LINE_ASSIGN_OR_RETURN(std::vector<Alloc> dead_allocs, tx.AllocsExpiredBy(now, kSweepBatch));
@@ -61,6 +66,7 @@ Status SweepBatch(Tx& tx, TimeMs now, int64_t pool_ttl_ms, SweepReport& report,
 
   LINE_ASSIGN_OR_RETURN(int64_t replicas, tx.DeleteReplicasExpiredBy(now));
   report.expired_replicas += replicas;
+  if (replicas > 0) log_lines.push_back(std::to_string(replicas) + " replicas expired");
   // Which pools lost them is not known here; snapshots are rebuilt (replica expiry is rare).
   if (replicas > 0) deltas.push_back({CapacityDelta::Kind::kInvalidateAll});
 
@@ -80,9 +86,9 @@ Status SweepBatch(Tx& tx, TimeMs now, int64_t pool_ttl_ms, SweepReport& report,
 
 }  // namespace
 
-Sweeper::Sweeper(Store* store, Clock* clock, SnapshotCache* cache, int64_t pool_ttl_s,
+Sweeper::Sweeper(Store* store, Clock* clock, SnapshotCache* cache, Ttls ttls,
                  SweptHook on_swept)
-    : store_(store), clock_(clock), cache_(cache), pool_ttl_ms_(pool_ttl_s * 1000),
+    : store_(store), clock_(clock), cache_(cache), ttls_(ttls),
       on_swept_(std::move(on_swept)) {}
 
 Sweeper::~Sweeper() { Stop(); }
@@ -111,22 +117,39 @@ Result<SweepReport> Sweeper::SweepOnce() {
     more = false;
     SweepReport batch;
     std::vector<std::string> log_lines;
+    const bool recovering = store_was_down_.load();
     std::promise<Status> outcome;
     WriteTracked(
         *store_, *cache_,
         [&](Tx& tx, CapacityDeltas& deltas) -> Status {
           batch = SweepReport();
           log_lines.clear();
-          return SweepBatch(tx, now, pool_ttl_ms_, batch, log_lines, deltas, &more);
+          if (recovering) {
+            LINE_RETURN_IF_ERROR(tx.ExtendDeadlines(now, ttls_.worker_ttl_s * 1000,
+                                                    ttls_.replica_ttl_s * 1000));
+            batch.deadlines_extended = true;
+          }
+          return SweepBatch(tx, now, ttls_.pool_ttl_s * 1000, batch, log_lines, deltas, &more);
         },
         [&outcome](Status s) { outcome.set_value(std::move(s)); });
-    LINE_RETURN_IF_ERROR(outcome.get_future().get());
+    Status status = outcome.get_future().get();
+    if (!status.ok()) {
+      store_was_down_ = true;
+      return status;
+    }
+    if (recovering) {
+      store_was_down_ = false;
+      spdlog::warn("expiry: the store is back; every worker, replica and alloc got a full TTL");
+    }
     for (const std::string& line : log_lines) spdlog::info("expiry: {}", line);
     total.expired_workers += batch.expired_workers;
     total.expired_allocs += batch.expired_allocs;
     total.dead_lettered += batch.dead_lettered;
     total.expired_replicas += batch.expired_replicas;
     total.deleted_pools += batch.deleted_pools;
+    total.deadlines_extended = total.deadlines_extended || batch.deadlines_extended;
+    total.gone_workers.insert(total.gone_workers.end(), batch.gone_workers.begin(),
+                              batch.gone_workers.end());
     total.pools_to_wake.insert(batch.pools_to_wake.begin(), batch.pools_to_wake.end());
   }
   return total;

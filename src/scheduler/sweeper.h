@@ -5,11 +5,14 @@
 // ManualClock instead.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 #include <thread>
 
 #include "common/clock.h"
@@ -25,6 +28,8 @@ struct SweepReport {
   int64_t dead_lettered = 0;
   int64_t expired_replicas = 0;
   int64_t deleted_pools = 0;
+  bool deadlines_extended = false;      // the store came back: everyone got a full TTL
+  std::vector<std::pair<std::string, std::string>> gone_workers;  // (pool_id, worker_id) removed
   std::set<std::string> pools_to_wake;  // evals became pending there
 };
 
@@ -33,15 +38,23 @@ class Sweeper {
   // Called after every sweep that committed, with what it did (often nothing).
   using SweptHook = std::function<void(const SweepReport&)>;
 
-  Sweeper(Store* store, Clock* clock, SnapshotCache* cache, int64_t pool_ttl_s,
-          SweptHook on_swept);
+  struct Ttls {
+    int64_t pool_ttl_s = 300;
+    int64_t worker_ttl_s = 30;   // for the full TTL granted after an outage
+    int64_t replica_ttl_s = 60;  // likewise
+  };
+
+  Sweeper(Store* store, Clock* clock, SnapshotCache* cache, Ttls ttls, SweptHook on_swept);
   ~Sweeper();
 
   // Sweeps every `interval_ms` until Stop().
   void Start(int64_t interval_ms = 250);
   void Stop();
 
-  // One sweep at the clock's current time, committed before it returns.
+  // One sweep at the clock's current time, committed before it returns. If the previous sweep
+  // failed (the store was unavailable), this one first gives every worker, replica and alloc a
+  // full TTL from now, in the same transaction: heartbeats that could not be stored during an
+  // outage are not held against anyone (SPEC "Time and retries").
   Result<SweepReport> SweepOnce();
 
  private:
@@ -50,7 +63,8 @@ class Sweeper {
   Store* const store_;
   Clock* const clock_;
   SnapshotCache* const cache_;
-  const int64_t pool_ttl_ms_;
+  const Ttls ttls_;
+  std::atomic<bool> store_was_down_{false};
   const SweptHook on_swept_;
 
   std::mutex mu_;

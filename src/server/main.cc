@@ -11,6 +11,7 @@
 #include "api/router.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/redact.h"
 #include "config/options.h"
 #include "ops/engine.h"
 #include "store/store.h"
@@ -34,10 +35,11 @@ int Run(const line::Options& options) {
 
   line::Result<std::unique_ptr<line::Store>> store = line::OpenStore(options.store);
   if (!store.ok()) {
-    spdlog::error("cannot open store {}: {}", options.store, store.status().ToString());
+    spdlog::error("cannot open store {}: {}", line::RedactUrl(options.store),
+                  store.status().ToString());
     return 1;
   }
-  spdlog::info("store {} open", options.store);
+  spdlog::info("store {} open", line::RedactUrl(options.store));
 
   line::Engine engine(store->get(), line::SystemClock(), options);
   if (line::Status started = engine.Start(); !started.ok()) {
@@ -52,7 +54,7 @@ int Run(const line::Options& options) {
   line::HttpServer server(http);
   line::RegisterRoutes(server, engine.service());
   if (line::Status listening = server.Start(); !listening.ok()) {
-    spdlog::error("cannot listen on {}: {}", options.listen, listening.ToString());
+    spdlog::error("cannot listen on {}: {}", options.listen, listening.message());
     engine.Stop();
     return 1;
   }

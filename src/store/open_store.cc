@@ -3,6 +3,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "common/redact.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
@@ -14,7 +15,7 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& url) {
     return Status::InvalidInput(
         "LINE_STORE must be sqlite:PATH (the only store this build has), "
         "got '" +
-        url + "'");
+        RedactUrl(url) + "'");
   }
   std::filesystem::path path(url.substr(kSqlite.size()));
   if (path.has_parent_path()) {

@@ -97,3 +97,48 @@ TEST_F(OptionsTest, HelpListsEveryVariable) {
 
 }  // namespace
 }  // namespace line
+
+namespace line {
+namespace {
+
+class OptionsEdgeTest : public OptionsTest {};
+
+TEST_F(OptionsEdgeTest, FlagWinsEvenOverAnInvalidVariable) {
+  env_["LINE_WORKER_TTL"] = "abc";
+  auto parsed = Parse({"--worker-ttl", "5"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->options.worker_ttl, 5);
+}
+
+TEST_F(OptionsEdgeTest, HugeDurationsAreRefusedByName) {
+  env_["LINE_WORKER_TTL"] = "9223372036854775";
+  auto parsed = Parse({});
+  ASSERT_TRUE(parsed.ok());
+  Status valid = parsed->options.Validate();
+  EXPECT_FALSE(valid.ok());
+  EXPECT_NE(valid.message().find("LINE_WORKER_TTL"), std::string::npos) << valid.message();
+}
+
+TEST_F(OptionsEdgeTest, ListenNeedsAPortFrom0To65535) {
+  for (const char* bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:http", ":80"}) {
+    Options o;
+    o.listen = bad;
+    Status valid = o.Validate();
+    EXPECT_FALSE(valid.ok()) << bad;
+    EXPECT_NE(valid.message().find("LINE_LISTEN"), std::string::npos) << valid.message();
+  }
+  Options o;
+  o.listen = "127.0.0.1:0";
+  EXPECT_TRUE(o.Validate().ok());
+}
+
+TEST_F(OptionsEdgeTest, DescribeNeverShowsAStorePassword) {
+  Options o;
+  o.store = "postgresql://line:s3cret@db.example/line";
+  std::string described = o.Describe();
+  EXPECT_EQ(described.find("s3cret"), std::string::npos) << described;
+  EXPECT_NE(described.find("postgresql://line:***@db.example/line"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace line

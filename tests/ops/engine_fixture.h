@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "ops/engine.h"
 #include "store/store.h"
+#include "testing/faulty_store.h"
 
 namespace line::testing {
 
@@ -39,7 +40,8 @@ class EngineTest : public ::testing::Test {
   void StartEngine() {
     auto store = OpenStore("sqlite:" + dir_ + "/line.db");
     ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
+    faulty_ = new FaultyStore(std::move(store).value());
+    store_.reset(faulty_);
     engine_ = std::make_unique<Engine>(store_.get(), &clock_, options_);
     Status started = engine_->Start(/*sweeper_thread=*/false);
     ASSERT_TRUE(started.ok()) << started.ToString();
@@ -148,6 +150,7 @@ class EngineTest : public ::testing::Test {
   Options options_;
   ManualClock clock_;
   std::unique_ptr<Store> store_;
+  FaultyStore* faulty_ = nullptr;  // owned by store_: injects outages
   std::unique_ptr<Engine> engine_;
 };
 

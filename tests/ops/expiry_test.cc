@@ -182,6 +182,31 @@ TEST_F(ExpiryTest, HeartbeatListingAnAllocKeepsItAlive) {
   EXPECT_EQ(EvalOf(pool, eval).attempt, 1);
 }
 
+TEST_F(ExpiryTest, StoreOutageGivesEveryoneAFullTtlWhenItEnds) {
+  options_.worker_ttl = 10;
+  StopEngine();
+  StartEngine();
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 10);
+  std::string eval = Submit(pool, 3);
+
+  faulty_->SetDown(true);
+  clock_.Advance(60'000);  // heartbeats could not have been stored all this time
+  EXPECT_FALSE(engine_->SweepNow().ok());
+  faulty_->SetDown(false);
+  auto back = engine_->SweepNow();
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->deadlines_extended);
+  EXPECT_EQ(back->expired_workers, 0);
+  EXPECT_EQ(WorkerOf(pool, worker).worker_id, worker);
+  EXPECT_EQ(EvalOf(pool, eval).attempt, 1);
+
+  clock_.Advance(10'000);  // a full TTL later, silence counts again
+  Sweep();
+  EXPECT_EQ(Call(&Service::DescribeWorker, WorkerRequest{pool, worker}).status().code(),
+            Code::kWorkerNotFound);
+}
+
 TEST_F(ExpiryTest, RestartGivesEveryoneAFullTtl) {
   options_.worker_ttl = 10;
   StopEngine();

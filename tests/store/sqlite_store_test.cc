@@ -74,12 +74,16 @@ std::vector<std::string> IndexNames(Connection& conn) {
   return names;
 }
 
-const std::vector<std::string> kV1Indexes = {"allocs_by_id", "evals_by_id", "evals_by_key"};
-const std::vector<std::string> kLatestIndexes = {
+const std::vector<std::string> kV2Indexes = {
     "allocs_by_eval",     "allocs_by_id",          "allocs_by_pool",  "allocs_by_worker",
     "allocs_live_by_ttl", "allocs_live_by_worker", "evals_by_id",     "evals_by_key",
     "evals_by_pool",      "evals_by_state",        "pools_disbanded", "replicas_by_ttl",
     "workers_by_free",    "workers_by_ttl"};
+const std::vector<std::string> kLatestIndexes = {
+    "allocs_by_eval",        "allocs_by_id",    "allocs_by_pool",  "allocs_by_state",
+    "allocs_by_worker",      "allocs_live_by_ttl", "allocs_live_by_worker", "evals_by_id",
+    "evals_by_key",          "evals_by_pool",   "evals_by_state",  "pools_disbanded",
+    "replicas_by_ttl",       "workers_by_free", "workers_by_ttl"};
 
 TEST(SqliteStoreTest, UsesWalAndFullSynchronousOnTheWriter) {
   ScopedTempDir dir;
@@ -119,7 +123,7 @@ TEST(SqliteStoreTest, MigratesAFileAtThePreviousVersionKeepingItsData) {
     ASSERT_NE(conn, nullptr);
     LINE_ASSERT_OK(sqlite::MigrateTo(*conn, sqlite::LatestSchemaVersion() - 1));
     ASSERT_EQ(sqlite::SchemaVersion(*conn).value(), sqlite::LatestSchemaVersion() - 1);
-    EXPECT_EQ(IndexNames(*conn), kV1Indexes);
+    EXPECT_EQ(IndexNames(*conn), kV2Indexes);
     // Rows as the previous version wrote them.
     LINE_ASSERT_OK(conn->Exec("seed", R"sql(
       INSERT INTO pools VALUES ('p', 'spread', 3, 30, 0, 0, 1000);
@@ -230,6 +234,29 @@ TEST(SqliteStoreTest, EveryStatementSearchesAnIndex) {
     ++planned;
   }
   EXPECT_GT(planned, 40);
+}
+
+// Regression: counting live allocs and listing allocs by state searched (pool_id) only and so
+// read every alloc the pool ever had. The state must be part of the search.
+TEST(SqliteStoreTest, QueriesByAllocStateSearchTheStateToo) {
+  ScopedTempDir dir;
+  const std::string path = dir.File("line.db");
+  MustOpen(path).reset();
+  std::unique_ptr<Connection> conn = MustConnect(path);
+  ASSERT_NE(conn, nullptr);
+  for (const sqlite::SqlStatement& statement : sqlite::AllSql()) {
+    std::string_view name = statement.name;
+    if (name != "CountLiveAllocs" && name != "ListAllocsInState") continue;
+    std::string explain = std::string("EXPLAIN QUERY PLAN ") + statement.text;
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(conn->db(), explain.c_str(), -1, &stmt, nullptr), SQLITE_OK);
+    std::string plan;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      plan += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+    }
+    sqlite3_finalize(stmt);
+    EXPECT_NE(plan.find("state=?"), std::string::npos) << name << ": " << plan;
+  }
 }
 
 TEST(SqliteStoreTest, GroupCommitSharesOneCommitAmongManyBodies) {

@@ -109,6 +109,12 @@ CREATE INDEX allocs_by_eval ON allocs(pool_id, eval_id);
 CREATE INDEX allocs_live_by_worker ON allocs(pool_id, worker_id) WHERE state = 'live';
 CREATE INDEX allocs_live_by_ttl ON allocs(ttl) WHERE state = 'live';
 )sql"},
+    // Ended allocs stay until their pool is deleted: counting or listing a pool's allocs by
+    // state must not read its whole history.
+    {3, "allocs by state",
+     R"sql(
+CREATE INDEX allocs_by_state ON allocs(pool_id, state);
+)sql"},
 };
 
 Status Apply(Connection& conn, const Migration& migration) {
