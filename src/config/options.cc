@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <sstream>
+#include <thread>
 
 #include "common/redact.h"
 
@@ -41,7 +42,8 @@ const std::vector<Knob>& Knobs() {
       {"store", "LINE_STORE", "store URL (default sqlite:line-data/line.db)", &Options::store},
       {"listen", "LINE_LISTEN", "HTTP listen address host:port (default 127.0.0.1:8080)",
        &Options::listen},
-      {"threads", "LINE_THREADS", "HTTP I/O threads (default 2)", nullptr, &Options::threads},
+      {"threads", "LINE_THREADS", "HTTP I/O threads (default: the number of cores)", nullptr,
+       &Options::threads},
       {"log-level", "LINE_LOG_LEVEL", "debug, info, warn or error (default info)",
        &Options::log_level},
   };
@@ -65,6 +67,10 @@ Status Assign(const Knob& knob, const std::string& value, const std::string& sou
 }
 
 }  // namespace
+
+int64_t DefaultThreads() {
+  return std::max<int64_t>(1, static_cast<int64_t>(std::thread::hardware_concurrency()));
+}
 
 Status Options::Validate() const {
   // Upper bounds keep deadline arithmetic (now + ttl * 1000 ms) far from overflow.
