@@ -60,14 +60,15 @@ bool AllocWaiters::Wait(const std::string& key, uint64_t seen, TimeMs deadline, 
 }
 
 void AllocWaiters::Notify(const std::string& key) {
-  std::vector<Fire> fires;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++generations_[key];
     auto it = by_key_.find(key);
     if (it == by_key_.end()) return;
+    // Woken polls run on the waiter thread, not the notifier's: the scheduler (or the store's
+    // writer) must not spend its time on long-poll reads.
     for (Waiter& w : it->second) {
-      fires.push_back(std::move(w.fire));
+      immediate_.push_back(std::move(w.fire));
       auto range = by_deadline_.equal_range(w.deadline);
       for (auto d = range.first; d != range.second; ++d) {
         if (d->second.second == w.id) {
@@ -78,7 +79,7 @@ void AllocWaiters::Notify(const std::string& key) {
     }
     by_key_.erase(it);
   }
-  FireAll(fires);
+  changed_.notify_all();
 }
 
 void AllocWaiters::Forget(const std::string& key) {

@@ -36,7 +36,7 @@ class AllocWaiters {
 
   uint64_t Generation(const std::string& key);
   // Parks `fire` until Notify(key) bumps the generation past `seen`, or until `deadline`.
-  // Fires on the timer thread or the notifier's thread, never on the caller's. Returns false,
+  // Fires on the waiter thread, never on the caller's or the notifier's. Returns false,
   // without parking or firing, once Stop() has begun: the caller answers at once instead.
   bool Wait(const std::string& key, uint64_t seen, TimeMs deadline, Fire fire);
   void Notify(const std::string& key);
