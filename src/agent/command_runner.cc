@@ -1,0 +1,89 @@
+#include "agent/command_runner.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;
+
+namespace line::agent {
+
+std::pair<StartedCommand, std::string> StartCommand(const std::string& command,
+                                                    const EnvVars& env) {
+  // Built before fork: after it, the child of a threaded process may not allocate.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry = *e;
+    bool replaced = false;
+    for (const auto& [name, value] : env) {
+      replaced = replaced || (entry.starts_with(name) && entry.size() > name.size() &&
+                              entry[name.size()] == '=');
+    }
+    if (!replaced) env_strings.emplace_back(entry);
+  }
+  for (const auto& [name, value] : env) env_strings.push_back(name + "=" + value);
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string sh = "/bin/sh", dash_c = "-c", cmd = command;
+  char* argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
+
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return {{}, std::string("pipe: ") + std::strerror(errno)};
+  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return {{}, std::string("open /dev/null: ") + std::strerror(errno)};
+  }
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    int err = errno;
+    close(fds[0]);
+    close(fds[1]);
+    close(null_fd);
+    return {{}, std::string("fork: ") + std::strerror(err)};
+  }
+  if (pid == 0) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the agent died before prctl took effect
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGPIPE, &dfl, nullptr);
+    dup2(null_fd, STDIN_FILENO);
+    dup2(fds[1], STDOUT_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+#ifdef SYS_close_range
+    syscall(SYS_close_range, 3U, ~0U, 0U);  // descriptors opened without O_CLOEXEC elsewhere
+#endif
+    execve(argv[0], argv, envp.data());
+    static const char kExecFailed[] = "line-worker: execve /bin/sh failed\n";
+    (void)!write(STDERR_FILENO, kExecFailed, sizeof(kExecFailed) - 1);
+    _exit(127);
+  }
+  // Also from the parent, so that killing the group right after fork cannot miss the child.
+  setpgid(pid, pid);
+  close(fds[1]);
+  close(null_fd);
+  fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+  return {{pid, fds[0]}, ""};
+}
+
+int ExitCodeFromWaitStatus(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return -1;
+}
+
+}  // namespace line::agent

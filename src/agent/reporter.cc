@@ -1,0 +1,96 @@
+#include "agent/reporter.h"
+
+#include <spdlog/spdlog.h>
+
+#include "agent/backoff.h"
+
+namespace line::agent {
+
+Reporter::Reporter(client::Client& client, AllocBook& book, std::chrono::milliseconds max_backoff)
+    : client_(client), book_(book), max_backoff_(max_backoff), thread_([this] { Run(); }) {}
+
+Reporter::~Reporter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+  for (const Completion& c : queue_) {
+    spdlog::error(
+        "alloc {} (eval {}): completion never reached lined; it will expire and be "
+        "placed again",
+        c.alloc_id, c.eval_id);
+  }
+}
+
+void Reporter::Submit(Completion completion) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(completion));
+  }
+  changed_.notify_all();
+}
+
+bool Reporter::Flush(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return changed_.wait_until(lock, deadline, [&] { return queue_.empty(); });
+}
+
+void Reporter::Run() {
+  Backoff backoff(std::chrono::milliseconds(100), max_backoff_);
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    Completion c = queue_.front();
+    lock.unlock();
+    bool done = Report(c);
+    lock.lock();
+    if (done) {
+      backoff.Reset();
+      book_.Retire(c.alloc_id);
+      queue_.pop_front();
+      changed_.notify_all();  // Flush
+    } else {
+      changed_.wait_for(lock, backoff.Next(), [&] { return stopping_; });
+    }
+  }
+}
+
+bool Reporter::Report(const Completion& c) {
+  client::CompleteAllocRequest request{.pool_id = c.pool_id,
+                                       .alloc_id = c.alloc_id,
+                                       .worker_id = c.worker_id,
+                                       .exit_code = c.exit_code,
+                                       .result = c.result_json,
+                                       .failed = c.failed};
+  client::Result<client::Empty> r = client_.CompleteAlloc(request);
+  if (r.ok()) {
+    spdlog::debug("alloc {} reported", c.alloc_id);
+    return true;
+  }
+  const client::Error& e = r.error();
+  if (e.http_status == 409 && e.code == "AllocAlreadyEnded") {
+    if (e.attempts > 1) {
+      spdlog::debug("alloc {} reported (an earlier attempt committed)", c.alloc_id);
+    } else {
+      spdlog::warn(
+          "alloc {} (eval {}) had already ended when its completion arrived (it "
+          "expired while lined was unreachable): {}",
+          c.alloc_id, c.eval_id, e.ToString());
+    }
+    return true;
+  }
+  if (e.http_status == 0 || e.http_status >= 500) {
+    spdlog::warn("alloc {}: reporting its completion failed, will retry: {}", c.alloc_id,
+                 e.ToString());
+    return false;
+  }
+  // Any other 4xx will not change by retrying (the alloc, worker or pool is gone or not ours).
+  spdlog::error("alloc {} (eval {}): lined refused its completion: {}", c.alloc_id, c.eval_id,
+                e.ToString());
+  return true;
+}
+
+}  // namespace line::agent
