@@ -116,6 +116,10 @@ Status Scheduler::Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOut
   }
   std::unique_ptr<PoolSnapshot> snapshot = cache_->Take(pool_id);
   if (!snapshot) {
+    // Building costs O(W + R): not worth it for a pool with nothing to place (say, while a
+    // thousand workers register and each wakes the pool).
+    LINE_ASSIGN_OR_RETURN(std::vector<Eval> any, tx.PendingEvals(pool_id, INT64_MAX, 0, 1));
+    if (any.empty()) return Status::Ok();
     LINE_ASSIGN_OR_RETURN(std::vector<Worker> candidates, tx.CandidateWorkers(pool_id, now));
     LINE_ASSIGN_OR_RETURN(std::vector<Replica> replicas, tx.PoolReplicas(pool_id, now));
     snapshot = std::make_unique<PoolSnapshot>(pool->placement, candidates, replicas);

@@ -303,6 +303,16 @@ TEST_F(CachedSnapshotTest, StaleWorkerInTheSnapshotCostsAConflictNotADoubleBooki
   ExpectCapacityInvariant(pool);
 }
 
+TEST_F(CachedSnapshotTest, IdlePoolBuildsNoSnapshotWhileWorkersRegister) {
+  std::string pool = NewPool();
+  for (int i = 0; i < 5; ++i) NewWorker(pool, 2);
+  Settle();
+  EXPECT_EQ(engine_->snapshot_cache().size(), 0u);  // woken five times, nothing to place
+  std::string eval = Submit(pool, 1);
+  EXPECT_EQ(EvalOf(pool, eval).state, "placed");
+  EXPECT_EQ(engine_->snapshot_cache().size(), 1u);
+}
+
 TEST_F(CachedSnapshotTest, CompletionsFeedTheCachedSnapshot) {
   std::string pool = NewPool();
   std::string worker = NewWorker(pool, 2);
