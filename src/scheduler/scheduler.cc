@@ -89,11 +89,11 @@ void Scheduler::Loop() {
 
 Status Scheduler::RunRound(const std::string& pool_id, RoundOutcome* outcome) {
   TimeMs now = clock_->NowMs();
+  // The round runs as a write body, in the store's write order: that is what keeps the cached
+  // snapshot exact (snapshot_cache.h).
   Status status = WriteSync(*store_, [&](Tx& tx) -> Status {
     *outcome = RoundOutcome();
-    Status round = Round(tx, pool_id, now, *outcome);
-    // The snapshot was taken out of the cache and not given back: it is rebuilt next round.
-    return round;
+    return Round(tx, pool_id, now, *outcome);
   });
   if (!status.ok()) {
     cache_->Invalidate(pool_id);  // the commit may have failed after the plan changed it
