@@ -4,18 +4,21 @@
 #include <system_error>
 
 #include "common/redact.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
 namespace line {
 
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url) {
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    LINE_ASSIGN_OR_RETURN(std::unique_ptr<PostgresStore> store, OpenPostgresStore(url));
+    return std::unique_ptr<Store>(std::move(store));
+  }
   constexpr std::string_view kSqlite = "sqlite:";
   if (!url.starts_with(kSqlite) || url.size() == kSqlite.size()) {
-    return Status::InvalidInput(
-        "LINE_STORE must be sqlite:PATH (the only store this build has), "
-        "got '" +
-        RedactUrl(url) + "'");
+    return Status::InvalidInput("LINE_STORE must be sqlite:PATH or postgresql://..., got '" +
+                                RedactUrl(url) + "'");
   }
   std::filesystem::path path(url.substr(kSqlite.size()));
   if (path.has_parent_path()) {

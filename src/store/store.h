@@ -185,7 +185,8 @@ class Store {
 // that serves requests.
 Status WriteSync(Store& store, TxBody body);
 
-// Opens the store named by a LINE_STORE value ("sqlite:PATH"), creating and migrating it.
+// Opens the store named by a LINE_STORE value ("sqlite:PATH", or "postgresql://..." and
+// "postgres://..."), creating and migrating it.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url);
 
 }  // namespace line

@@ -390,7 +390,7 @@ TEST(OpenStoreTest, SqliteUrlCreatesDirectoriesAndOpens) {
 }
 
 TEST(OpenStoreTest, OtherUrlsAreInvalidInputNamingTheVariableAndValue) {
-  for (const std::string url : {"postgresql://db/line", "sqlite:", "", "/tmp/line.db"}) {
+  for (const std::string url : {"mysql://db/line", "sqlite:", "", "/tmp/line.db"}) {
     SCOPED_TRACE(url);
     Result<std::unique_ptr<Store>> opened = OpenStore(url);
     ASSERT_FALSE(opened.ok());

@@ -1,0 +1,405 @@
+// PostgreSQL-only behaviour: session settings, migrations (from empty, from the previous
+// version, two nodes at once), query plans, outages, and the conformance suite's PostgreSQL
+// instantiation. Needs LINE_TEST_PG (`make test` starts a throwaway server and sets it); each
+// test works in a schema of its own, so tests can run in parallel against one server.
+#include "store/postgres/postgres_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/postgres/pg_connection.h"
+#include "store/postgres/pg_schema.h"
+#include "store/postgres/pg_sql.h"
+#include "store/postgres/pg_tx.h"
+#include "store/postgres/reconnect_backoff.h"
+#include "store_conformance.h"
+#include "store_test_util.h"
+
+namespace line::testing_store {
+namespace {
+
+using postgres::PgConnection;
+using postgres::PgConnectionOptions;
+using postgres::PgResult;
+
+// The server under test. Never skips: a missing server is a failed test, with the remedy.
+std::string TestPgUrl() {
+  const char* url = std::getenv("LINE_TEST_PG");
+  if (url == nullptr || *url == '\0') {
+    ADD_FAILURE() << "LINE_TEST_PG is not set. The PostgreSQL tests need a server: run "
+                     "`make test` (it starts a throwaway one), or start one with "
+                     "`eval \"$(scripts/test-postgres.sh start)\"`, or set "
+                     "LINE_TEST_PG=postgresql://user@host:port/db yourself.";
+    return "";
+  }
+  return url;
+}
+
+std::unique_ptr<PgConnection> MustConnect(const std::string& url) {
+  PgConnectionOptions options;
+  options.prepare = false;
+  Result<std::unique_ptr<PgConnection>> conn = PgConnection::Open(url, options);
+  EXPECT_TRUE(conn.ok()) << conn.status().ToString();
+  return conn.ok() ? std::move(conn).value() : nullptr;
+}
+
+PgResult MustExec(PgConnection& conn, const std::string& sql) {
+  Result<PgResult> result = conn.Exec("test", sql);
+  EXPECT_TRUE(result.ok()) << sql << ": " << result.status().ToString();
+  return result.ok() ? std::move(result).value() : PgResult(nullptr);
+}
+
+// A fresh schema on the test server, dropped with everything in it at the end. url() reaches
+// it: the server URL with search_path set to the schema.
+class ScopedSchema {
+ public:
+  ScopedSchema() : server_(TestPgUrl()) {
+    if (server_.empty()) return;
+    std::random_device random;
+    name_ = "line_t" + std::to_string(::getpid()) + "_" + std::to_string(random() % 1000000000);
+    admin_ = MustConnect(server_);
+    if (admin_ == nullptr) return;
+    MustExec(*admin_, "SET client_min_messages = warning");  // no NOTICEs from DROP CASCADE
+    MustExec(*admin_, "CREATE SCHEMA " + name_);
+    bool uri = server_.starts_with("postgresql://") || server_.starts_with("postgres://");
+    url_ = uri ? server_ + (server_.find('?') == std::string::npos ? "?" : "&") +
+                     "options=-csearch_path%3D" + name_
+               : server_ + " options='-csearch_path=" + name_ + "'";
+  }
+  ~ScopedSchema() {
+    if (admin_ != nullptr) MustExec(*admin_, "DROP SCHEMA " + name_ + " CASCADE");
+  }
+  bool ok() const { return !url_.empty(); }
+  const std::string& name() const { return name_; }
+  const std::string& url() const { return url_; }
+  PgConnection& admin() { return *admin_; }
+
+ private:
+  std::string server_;
+  std::string name_;
+  std::string url_;
+  std::unique_ptr<PgConnection> admin_;  // on the server's default schema
+};
+
+PostgresStoreOptions OptionsFor(const ScopedSchema& schema) {
+  PostgresStoreOptions options;
+  options.application_name = schema.name();  // so a test can find (and kill) its backends
+  return options;
+}
+
+std::unique_ptr<PostgresStore> MustOpen(const ScopedSchema& schema) {
+  Result<std::unique_ptr<PostgresStore>> opened =
+      OpenPostgresStore(schema.url(), OptionsFor(schema));
+  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+  return opened.ok() ? std::move(opened).value() : nullptr;
+}
+
+class PostgresHandle final : public StoreHandle {
+ public:
+  PostgresHandle() {
+    if (schema_.ok()) store_ = MustOpen(schema_);
+  }
+  bool ok() const { return store_ != nullptr; }
+  Store& store() override { return *store_; }
+
+ private:
+  ScopedSchema schema_;  // declared first: dropped after the store is closed
+  std::unique_ptr<PostgresStore> store_;
+};
+
+StoreFactory PostgresStoreFactory() {
+  return StoreFactory{"Postgres", []() -> std::unique_ptr<StoreHandle> {
+                        auto handle = std::make_unique<PostgresHandle>();
+                        if (!handle->ok()) return nullptr;  // the failure says why
+                        return handle;
+                      }};
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformanceTest, ::testing::Values(PostgresStoreFactory()),
+                         StoreFactoryName);
+
+std::vector<std::string> IndexNames(PgConnection& admin, const std::string& schema) {
+  PgResult rows = MustExec(admin, "SELECT indexname FROM pg_indexes WHERE schemaname = '" + schema +
+                                      "' AND indexname NOT LIKE '%_pkey' ORDER BY 1");
+  std::vector<std::string> names;
+  for (int row = 0; row < rows.rows(); ++row) names.push_back(rows.Text(row, 0));
+  return names;
+}
+
+const std::vector<std::string> kV1Indexes = {"allocs_by_id", "evals_by_id", "evals_by_key"};
+const std::vector<std::string> kLatestIndexes = {
+    "allocs_by_eval",   "allocs_by_id",       "allocs_by_pool",        "allocs_by_state",
+    "allocs_by_worker", "allocs_live_by_ttl", "allocs_live_by_worker", "evals_by_id",
+    "evals_by_key",     "evals_by_pool",      "evals_by_state",        "pools_disbanded",
+    "replicas_by_ttl",  "workers_by_free",    "workers_by_ttl"};
+
+int StoredVersion(PgConnection& admin, const std::string& schema) {
+  return static_cast<int>(
+      MustExec(admin, "SELECT version FROM " + schema + ".line_schema").Int(0, 0));
+}
+
+TEST(PostgresStoreTest, WriterCommitsSynchronouslyInReadCommitted) {
+  ScopedSchema schema;
+  ASSERT_TRUE(schema.ok());
+  std::unique_ptr<PostgresStore> store = MustOpen(schema);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->WriterSetting("synchronous_commit").value(), "on");
+  EXPECT_EQ(store->WriterSetting("transaction_isolation").value(), "read committed");
+  EXPECT_EQ(store->WriterSetting("x; DROP TABLE pools").status().code(), Code::kInvalidInput);
+  LINE_EXPECT_OK(store->Read([](Tx& tx) {
+    Result<PgResult> level = static_cast<postgres::PostgresTx&>(tx).connection().Exec(
+        "isolation", "SHOW transaction_isolation");
+    EXPECT_TRUE(level.ok() && level->Text(0, 0) == "repeatable read");
+    return Status::Ok();
+  }));
+}
+
+TEST(PostgresStoreTest, MigratesAnEmptySchemaToTheLatestVersion) {
+  ScopedSchema schema;
+  ASSERT_TRUE(schema.ok());
+  ASSERT_NE(MustOpen(schema), nullptr);
+  EXPECT_GE(postgres::LatestPgSchemaVersion(), 2);
+  EXPECT_EQ(StoredVersion(schema.admin(), schema.name()), postgres::LatestPgSchemaVersion());
+  EXPECT_EQ(IndexNames(schema.admin(), schema.name()), kLatestIndexes);
+  ASSERT_NE(MustOpen(schema), nullptr) << "opening a migrated schema again changes nothing";
+  EXPECT_EQ(StoredVersion(schema.admin(), schema.name()), postgres::LatestPgSchemaVersion());
+}
+
+TEST(PostgresStoreTest, MigratesFromThePreviousVersionKeepingItsData) {
+  ScopedSchema schema;
+  ASSERT_TRUE(schema.ok());
+  {
+    std::unique_ptr<PgConnection> conn = MustConnect(schema.url());
+    ASSERT_NE(conn, nullptr);
+    LINE_ASSERT_OK(postgres::PgMigrateTo(*conn, postgres::LatestPgSchemaVersion() - 1));
+    MustExec(*conn,
+             "INSERT INTO pools VALUES('old', 'spread', 3, 30, false, 0, 1);"
+             "INSERT INTO evals(pool_id, eval_id, state, dataset_id, size, payload, attempt, "
+             "alloc_id, worker_id, result, dead_reason, created_at) "
+             "VALUES('old', 'e1', 'pending', 'd', 2, '{}', 0, '', '', '', '', 1)");
+  }
+  EXPECT_EQ(StoredVersion(schema.admin(), schema.name()), postgres::LatestPgSchemaVersion() - 1);
+  EXPECT_EQ(IndexNames(schema.admin(), schema.name()), kV1Indexes);
+
+  std::unique_ptr<PostgresStore> store = MustOpen(schema);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(StoredVersion(schema.admin(), schema.name()), postgres::LatestPgSchemaVersion());
+  EXPECT_EQ(IndexNames(schema.admin(), schema.name()), kLatestIndexes);
+  std::optional<Pool> pool = ReadValue(*store, [](Tx& tx) { return tx.GetPool("old"); });
+  ASSERT_TRUE(pool.has_value());
+  EXPECT_EQ(pool->placement, PlacementPolicy::kSpread);
+  std::vector<Eval> pending =
+      ReadValue(*store, [](Tx& tx) { return tx.PendingEvals("old", 10, 0, 10); });
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].eval_id, "e1");
+}
+
+TEST(PostgresStoreTest, NodesStartingTogetherMigrateOnce) {
+  ScopedSchema schema;
+  ASSERT_TRUE(schema.ok());
+  constexpr int kNodes = 4;
+  std::vector<Status> outcomes(kNodes);
+  std::vector<std::thread> nodes;
+  for (int i = 0; i < kNodes; ++i) {
+    nodes.emplace_back([&, i] {
+      Result<std::unique_ptr<PostgresStore>> opened =
+          OpenPostgresStore(schema.url(), OptionsFor(schema));
+      outcomes[i] = opened.status();
+    });
+  }
+  for (std::thread& node : nodes) node.join();
+  for (const Status& outcome : outcomes) LINE_EXPECT_OK(outcome);
+  EXPECT_EQ(StoredVersion(schema.admin(), schema.name()), postgres::LatestPgSchemaVersion());
+  EXPECT_EQ(IndexNames(schema.admin(), schema.name()), kLatestIndexes);
+}
+
+TEST(PostgresStoreTest, RefusesASchemaNewerThanThisBuild) {
+  ScopedSchema schema;
+  ASSERT_TRUE(schema.ok());
+  ASSERT_NE(MustOpen(schema), nullptr);
+  MustExec(schema.admin(), "UPDATE " + schema.name() + ".line_schema SET version = 999");
+  Result<std::unique_ptr<PostgresStore>> opened =
+      OpenPostgresStore(schema.url(), OptionsFor(schema));
+  EXPECT_EQ(opened.status().code(), Code::kInternal) << opened.status().ToString();
+}
+
+// Every statement that reads or changes existing rows finds them through an index. Small
+// tables make the planner prefer scanning, so scans are priced out (enable_seqscan = off):
+// a Seq Scan left in the plan means no index can serve the statement at all.
+TEST(PostgresStoreTest, EveryQueryUsesAnIndex) {
+  ScopedSchema schema;
+  ASSERT_TRUE(schema.ok());
+  ASSERT_NE(MustOpen(schema), nullptr);
+  PgConnectionOptions options;
+  options.application_name = schema.name();
+  Result<std::unique_ptr<PgConnection>> opened = PgConnection::Open(schema.url(), options);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  PgConnection& conn = **opened;
+  MustExec(conn, "SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan");
+  int checked = 0;
+  for (const postgres::PgStatement& statement : postgres::AllPgSql()) {
+    if (statement.control || std::string_view(statement.text).starts_with("INSERT")) continue;
+    PgResult described(PQdescribePrepared(conn.raw(), statement.name));
+    std::string args;
+    for (int i = 0; i < described.params(); ++i) {
+      args += i == 0 ? "NULL" : ", NULL";
+    }
+    std::string explain = std::string("EXPLAIN EXECUTE \"") + statement.name + "\"" +
+                          (args.empty() ? "" : "(" + args + ")");
+    PgResult plan = MustExec(conn, explain);
+    std::string text;
+    for (int row = 0; row < plan.rows(); ++row) text += plan.Text(row, 0) + "\n";
+    EXPECT_EQ(text.find("Seq Scan"), std::string::npos) << statement.name << ":\n" << text;
+    EXPECT_NE(text.find("Index"), std::string::npos) << statement.name << ":\n" << text;
+    ++checked;
+  }
+  EXPECT_GT(checked, 40);
+}
+
+// Terminates every server process of this test's store (they carry its application_name).
+int TerminateBackends(ScopedSchema& schema, const std::string& which = "") {
+  std::string filter = which.empty() ? "" : " AND pid = " + which;
+  PgResult killed = MustExec(schema.admin(),
+                             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                             "WHERE application_name = '" +
+                                 schema.name() + "'" + filter);
+  // pg_terminate_backend only signals: wait until the processes are gone.
+  for (int i = 0; i < 500; ++i) {
+    PgResult left = MustExec(schema.admin(),
+                             "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
+                                 schema.name() + "'" + filter);
+    if (left.Int(0, 0) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return static_cast<int>(killed.Int(0, 0));
+}
+
+TEST(PostgresStoreTest, WriterConnectionKilledMidGroupIsUnavailableThenRecovers) {
+  ScopedSchema schema;
+  ASSERT_TRUE(schema.ok());
+  std::unique_ptr<PostgresStore> store = MustOpen(schema);
+  ASSERT_NE(store, nullptr);
+  LINE_ASSERT_OK(WriteSync(*store, [](Tx& tx) { return tx.InsertPool(MakePool("before")); }));
+  Result<int> pid = store->WriterBackendPid();
+  ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+
+  // The body runs on the writer thread while this thread waits, so it may use the admin
+  // connection: it kills its own session half-way.
+  Status lost = WriteSync(*store, [&](Tx& tx) -> Status {
+    LINE_RETURN_IF_ERROR(tx.InsertPool(MakePool("lost")));
+    EXPECT_EQ(TerminateBackends(schema, std::to_string(*pid)), 1);
+    return tx.InsertPool(MakePool("after"));
+  });
+  EXPECT_EQ(lost.code(), Code::kStoreUnavailable) << lost.ToString();
+  // The next write reconnects at once: only failed connection attempts back off.
+  LINE_EXPECT_OK(WriteSync(*store, [](Tx& tx) { return tx.InsertPool(MakePool("after")); }));
+  EXPECT_EQ(store->Stats().reconnects, 1);
+  std::vector<Pool> pools = ReadValue(*store, [](Tx& tx) { return tx.ListPools("", 10); });
+  ASSERT_EQ(pools.size(), 2u) << "nothing of the lost group committed";
+  EXPECT_EQ(pools[0].pool_id, "after");
+  EXPECT_EQ(pools[1].pool_id, "before");
+}
+
+TEST(PostgresStoreTest, ReaderConnectionKilledMidReadIsUnavailableNeverAWrongAnswer) {
+  ScopedSchema schema;
+  ASSERT_TRUE(schema.ok());
+  std::unique_ptr<PostgresStore> store = MustOpen(schema);
+  ASSERT_NE(store, nullptr);
+  LINE_ASSERT_OK(WriteSync(*store, [](Tx& tx) { return tx.InsertPool(MakePool("p")); }));
+
+  Status lost = store->Read([&](Tx& tx) {
+    EXPECT_TRUE(tx.GetPool("p")->has_value());
+    int pid = static_cast<postgres::PostgresTx&>(tx).connection().backend_pid();
+    EXPECT_EQ(TerminateBackends(schema, std::to_string(pid)), 1);
+    Result<std::optional<Pool>> gone = tx.GetPool("p");
+    EXPECT_EQ(gone.status().code(), Code::kStoreUnavailable) << gone.status().ToString();
+    return Status::Ok();  // a careless body: the store still reports the outage
+  });
+  EXPECT_EQ(lost.code(), Code::kStoreUnavailable) << lost.ToString();
+  LINE_EXPECT_OK(store->Ping());
+  EXPECT_TRUE(ReadValue(*store, [](Tx& tx) { return tx.GetPool("p"); }).has_value());
+}
+
+TEST(PostgresStoreTest, ConnectionsKilledWhileIdleAreReplaced) {
+  ScopedSchema schema;
+  ASSERT_TRUE(schema.ok());
+  std::unique_ptr<PostgresStore> store = MustOpen(schema);
+  ASSERT_NE(store, nullptr);
+  LINE_ASSERT_OK(WriteSync(*store, [](Tx& tx) { return tx.InsertPool(MakePool("p")); }));
+  ASSERT_GE(TerminateBackends(schema), 2) << "the writer and the reader Open left idle";
+  // An idle connection notices the server's goodbye before it is used; if the goodbye is
+  // still on its way, one call may get kStoreUnavailable, never a wrong answer.
+  for (int attempt = 0;; ++attempt) {
+    Result<std::optional<Pool>> got = [&]() -> Result<std::optional<Pool>> {
+      std::optional<Pool> pool;
+      LINE_RETURN_IF_ERROR(store->Read([&](Tx& tx) -> Status {
+        LINE_ASSIGN_OR_RETURN(pool, tx.GetPool("p"));
+        return Status::Ok();
+      }));
+      return pool;
+    }();
+    if (got.ok()) {
+      EXPECT_TRUE(got->has_value());
+      break;
+    }
+    EXPECT_EQ(got.status().code(), Code::kStoreUnavailable);
+    ASSERT_LT(attempt, 1) << got.status().ToString();
+  }
+  Status write = WriteSync(*store, [](Tx& tx) { return tx.InsertPool(MakePool("q")); });
+  if (!write.ok()) {
+    EXPECT_EQ(write.code(), Code::kStoreUnavailable);
+    write = WriteSync(*store, [](Tx& tx) { return tx.InsertPool(MakePool("q")); });
+  }
+  LINE_EXPECT_OK(write);
+}
+
+TEST(PostgresStoreTest, UnreachableServerIsUnavailableAndKeepsThePasswordOut) {
+  Result<std::unique_ptr<Store>> opened = OpenStore("postgresql://line:s3cret-pw@127.0.0.1:1/line");
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), Code::kStoreUnavailable) << opened.status().ToString();
+  EXPECT_EQ(opened.status().message().find("s3cret-pw"), std::string::npos)
+      << opened.status().message();
+}
+
+TEST(PostgresStoreTest, OpenStoreTakesBothUrlSchemes) {
+  ScopedSchema schema;
+  ASSERT_TRUE(schema.ok());
+  for (std::string url : {schema.url(), "postgres://" + schema.url().substr(13)}) {
+    if (!url.starts_with("postgres")) continue;  // a conninfo LINE_TEST_PG has no scheme
+    Result<std::unique_ptr<Store>> opened = OpenStore(url);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    LINE_EXPECT_OK((*opened)->Ping());
+  }
+}
+
+TEST(ReconnectBackoffTest, DoublesFromAHundredMillisecondsUpToFiveSeconds) {
+  ManualClock clock;
+  postgres::ReconnectBackoff backoff(&clock);
+  LINE_EXPECT_OK(backoff.MayConnect());
+  std::vector<int64_t> waits;
+  for (int i = 0; i < 9; ++i) {
+    backoff.Failed();
+    int64_t waited = 0;
+    while (!backoff.MayConnect().ok()) {
+      EXPECT_EQ(backoff.MayConnect().code(), Code::kStoreUnavailable);
+      clock.Advance(10);
+      waited += 10;
+    }
+    waits.push_back(waited);
+  }
+  EXPECT_EQ(waits, (std::vector<int64_t>{100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000}));
+  backoff.Succeeded();
+  backoff.Failed();
+  EXPECT_FALSE(backoff.MayConnect().ok());
+  clock.Advance(100);
+  LINE_EXPECT_OK(backoff.MayConnect());
+}
+
+}  // namespace
+}  // namespace line::testing_store
