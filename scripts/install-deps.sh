@@ -6,6 +6,7 @@ packages=(
   g++ make cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev
   libsqlite3-dev sqlite3
+  libpq-dev postgresql
   libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl
