@@ -20,9 +20,20 @@ build-test: deps
 	@cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DLINE_SANITIZE=ON -DLINE_BUILD_BENCH=OFF > /dev/null
 	@cmake --build $(TEST_DIR) -j $(JOBS)
 
-# Builds with ASan and UBSan and runs every test.
+# Builds with ASan and UBSan and runs every test. The PostgreSQL tests use the server that
+# LINE_TEST_PG names; when it is unset, a throwaway one (scripts/test-postgres.sh) is started
+# for the run and stopped after it, whether the tests pass, fail or are interrupted.
 test: build-test
-	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
+	@if [ -n "$$LINE_TEST_PG" ]; then \
+	  cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS); \
+	else \
+	  pg_env=$$($(CURDIR)/scripts/test-postgres.sh start) || exit 1; \
+	  eval "$$pg_env"; \
+	  trap '$(CURDIR)/scripts/test-postgres.sh stop "$$LINE_TEST_PG_DIR"' EXIT; \
+	  trap 'exit 130' INT TERM; \
+	  echo "make test: PostgreSQL for the tests at $$LINE_TEST_PG"; \
+	  cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS); \
+	fi
 
 # Release build; the placement microbenchmark, then evals/s through a real lined.
 bench: release
