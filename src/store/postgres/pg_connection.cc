@@ -86,6 +86,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& url,
   PGconn* raw = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
   if (raw == nullptr) return Status::Unavailable("postgres: connect: out of memory");
   std::unique_ptr<PgConnection> conn(new PgConnection(raw));
+  PQsetNoticeProcessor(raw, &PgConnection::OnNotice, conn.get());
   if (PQstatus(raw) != CONNECTION_OK) {
     // libpq's message names host and port, never the password.
     return PgStatus("connect", raw, nullptr);
@@ -103,9 +104,18 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& url,
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
+void PgConnection::OnNotice(void* self, const char* message) {
+  // Notices are not for lined's log (libpq would print them on stderr). A FATAL one arrives
+  // when the server ends an idle session: the socket closes right behind it.
+  if (std::string_view(message).starts_with("FATAL"))
+    static_cast<PgConnection*>(self)->broken_ = true;
+}
+
 bool PgConnection::CheckIdle() {
-  if (!healthy()) return false;
-  if (PQconsumeInput(conn_) == 0) broken_ = true;  // never blocks: reads only what is there
+  // Reads only what is already there (never blocks). PQisBusy then parses it, which hands a
+  // FATAL goodbye to OnNotice even when the end of the stream has not arrived behind it.
+  if (healthy() && PQconsumeInput(conn_) == 0) broken_ = true;
+  if (healthy()) (void)PQisBusy(conn_);
   return healthy();
 }
 

@@ -98,6 +98,7 @@ class PgConnection {
 
  private:
   explicit PgConnection(PGconn* conn) : conn_(conn) {}
+  static void OnNotice(void* self, const char* message);
   // Turns a finished command into a result or the Status it deserves.
   Result<PgResult> Check(std::string_view what, PGresult* result);
 

@@ -5,10 +5,19 @@
 namespace line::postgres {
 
 namespace {
-// libpq's messages end with a newline; ours do not.
+// libpq's messages span lines ("...\n\tThis probably means..."); ours are one line, as they
+// end up in logs and in JSON error bodies.
 std::string Trimmed(const char* message) {
-  std::string text = message != nullptr ? message : "";
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  std::string text;
+  for (const char* c = message != nullptr ? message : ""; *c != '\0'; ++c) {
+    bool space = *c == '\n' || *c == '\t' || *c == ' ';
+    if (!space) {
+      text += *c;
+    } else if (!text.empty() && text.back() != ' ') {
+      text += ' ';
+    }
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
   return text;
 }
 }  // namespace
