@@ -1,7 +1,8 @@
 // PostgreSQL-only behaviour: session settings, migrations (from empty, from the previous
-// version, two nodes at once), query plans, outages, and the conformance suite's PostgreSQL
-// instantiation. Needs LINE_TEST_PG (`make test` starts a throwaway server and sets it); each
-// test works in a schema of its own, so tests can run in parallel against one server.
+// version, two nodes at once), query plans, outages, the user story through a real lined,
+// and the conformance suite's PostgreSQL instantiation. Needs LINE_TEST_PG (`make test` starts a
+// throwaway server and sets it); each test works in a schema of its own, so tests can run in
+// parallel against one server.
 #include "store/postgres/postgres_store.h"
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "store/postgres/reconnect_backoff.h"
 #include "store_conformance.h"
 #include "store_test_util.h"
+#include "testing/e2e.h"
 
 namespace line::testing_store {
 namespace {
@@ -380,6 +382,66 @@ TEST(ReconnectBackoffTest, DoublesFromAHundredMillisecondsUpToFiveSeconds) {
   EXPECT_FALSE(backoff.MayConnect().ok());
   clock.Advance(100);
   LINE_EXPECT_OK(backoff.MayConnect());
+}
+
+// The original's user story through a real lined on PostgreSQL: placed near its dataset,
+// received, completed once (a retried completion is 409 AllocAlreadyEnded), a retried
+// submission with the same idempotency key gets the same id.
+class PostgresLinedTest : public line::testing::LinedTest {
+ protected:
+  line::testing::LinedOptions Options() override {
+    line::testing::LinedOptions options;
+    if (schema_.ok()) options.extra_args = {"--store", schema_.url()};  // the last --store wins
+    return options;
+  }
+  ScopedSchema schema_;  // made before SetUp starts lined, dropped after TearDown stops it
+};
+
+TEST_F(PostgresLinedTest, EvalIsPlacedNearItsDatasetRunAndCompletedOnce) {
+  namespace json = boost::json;
+  ASSERT_TRUE(schema_.ok());
+  std::string pool_id = CreatePool();
+  std::string near = RegisterWorker(pool_id, 10);
+  std::string far = RegisterWorker(pool_id, 10);
+  Heartbeat(pool_id, near, {}, {"d1"});
+  Heartbeat(pool_id, far, {}, {});
+
+  json::object request = {{"pool_id", pool_id},
+                          {"dataset_id", "d1"},
+                          {"size", 3},
+                          {"payload", {{"command", "train"}}},
+                          {"idempotency_key", "job-1"}};
+  std::string eval_id = line::testing::Str(Call("/ScheduleEval", request), "eval_id");
+  EXPECT_EQ(line::testing::Str(Call("/ScheduleEval", request), "eval_id"), eval_id)
+      << "a retried submission returns the first id";
+
+  json::object received = Call(
+      "/ReceiveAllocs", {{"pool_id", pool_id}, {"worker_id", near}, {"wait_time_seconds", 10}});
+  const json::array& allocs = line::testing::Arr(received, "allocs");
+  ASSERT_EQ(allocs.size(), 1u) << json::serialize(received);
+  std::string alloc_id = line::testing::Str(line::testing::Obj(allocs[0]), "alloc_id");
+  EXPECT_EQ(line::testing::Int(DescribeWorker(pool_id, near), "free"), 7);
+
+  json::object complete = {
+      {"pool_id", pool_id}, {"alloc_id", alloc_id}, {"worker_id", near}, {"exit_code", 0}};
+  Call("/CompleteAlloc", complete);
+  line::testing::HttpResponse again = client().Post("/CompleteAlloc", complete);
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_EQ(again.Code(), "AllocAlreadyEnded");
+
+  json::object eval = DescribeEval(pool_id, eval_id);
+  EXPECT_EQ(line::testing::Str(eval, "state"), "completed");
+  const json::array& history = line::testing::Arr(eval, "history");
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_TRUE(line::testing::Bool(line::testing::Obj(history[0]), "locality"));
+  json::object pool = DescribePool(pool_id);
+  EXPECT_EQ(line::testing::Int(pool, "free"), 20);
+  EXPECT_EQ(line::testing::Int(pool, "live_allocs"), 0);
+  Call("/DisbandPool", {{"pool_id", pool_id}});
+  EXPECT_TRUE(line::testing::Bool(DescribePool(pool_id), "disbanded"));
+  // And it all happened in this test's schema, not in some file.
+  EXPECT_EQ(
+      MustExec(schema_.admin(), "SELECT count(*) FROM " + schema_.name() + ".allocs").Int(0, 0), 1);
 }
 
 }  // namespace
