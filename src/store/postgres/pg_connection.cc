@@ -123,10 +123,10 @@ Result<PgResult> PgConnection::Check(std::string_view what, PGresult* result) {
   ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return PgResult(result);
   Status error = PgStatus(what, conn_, result);
+  // After a lost session nothing can be trusted to be where we think it is (a COMMIT may or
+  // may not have happened): the owner replaces the connection.
+  if (SessionLost(conn_, result)) broken_ = true;
   if (result != nullptr) PQclear(result);
-  // After an outage-class error the session cannot be trusted to be where we think it is (a
-  // COMMIT may or may not have happened): the owner replaces the connection.
-  if (error.code() == Code::kStoreUnavailable) broken_ = true;
   return error;
 }
 

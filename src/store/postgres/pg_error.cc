@@ -36,6 +36,14 @@ bool IsTransientSqlState(std::string_view sqlstate) {
          || sqlstate == "55P03";  // lock_not_available
 }
 
+bool SessionLost(PGconn* conn, const PGresult* result) {
+  if (result == nullptr || PQstatus(conn) != CONNECTION_OK) return true;
+  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  if (state == nullptr) return true;
+  std::string_view code(state);
+  return code.starts_with("08") || code.starts_with("57P");
+}
+
 Status PgStatus(std::string_view what, PGconn* conn, const PGresult* result) {
   std::string prefix = "postgres: " + std::string(what) + ": ";
   if (result == nullptr) {
