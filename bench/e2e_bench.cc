@@ -4,6 +4,7 @@
 // pending eval and one live alloc per eval).
 //
 //   e2e_bench [--lined PATH] [--seconds N] [--connections C] [--workers W] [--batch B]
+//             [--store URL]   (e.g. postgresql://postgres@127.0.0.1:PORT/postgres)
 //
 // PATH defaults to ../lined next to this binary (the layout of a CMake build directory); use a
 // Release build of lined, the numbers of a sanitizer build say nothing.
@@ -41,6 +42,7 @@ struct Flags {
   int connections = 4;
   int workers = 1000;
   int batch = 1000;
+  std::string store;  // a LINE_STORE URL; empty = SQLite in a temporary folder
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -64,10 +66,12 @@ Flags ParseFlags(int argc, char** argv) {
       flags.workers = std::atoi(value.c_str());
     } else if (arg == "--batch") {
       flags.batch = std::atoi(value.c_str());
+    } else if (arg == "--store") {
+      flags.store = value;
     } else {
       Die("unknown flag " + arg +
           " (usage: e2e_bench [--lined PATH] [--seconds N] [--connections C] [--workers W] "
-          "[--batch B])");
+          "[--batch B] [--store URL])");
     }
   }
   if (flags.lined.empty()) {
@@ -115,6 +119,8 @@ int main(int argc, char** argv) {
                  {"LINE_REPLICA_TTL", "3600"},
                  {"LINE_ALLOC_TTL", "3600"},
                  {"LINE_MAX_BODY", std::to_string(64 << 20)}};
+  // The launcher passes --store sqlite:<temp>; a later --store wins.
+  if (!flags.store.empty()) options.extra_args = {"--store", flags.store};
   line::testing::LinedProcess lined(options);
   if (line::Status s = lined.Start(); !s.ok()) Die(s.message());
   int port = lined.port();
