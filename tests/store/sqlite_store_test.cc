@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <string>
@@ -399,6 +400,44 @@ TEST(OpenStoreTest, OtherUrlsAreInvalidInputNamingTheVariableAndValue) {
     EXPECT_NE(opened.status().message().find("'" + url + "'"), std::string::npos)
         << opened.status().message();
   }
+}
+
+}  // namespace
+}  // namespace line::testing_store
+
+namespace line::testing_store {
+namespace {
+
+// The writer's commits must not pay for WAL checkpoints: a commit that grows the WAL past the
+// threshold wakes the checkpointer thread, which copies it back into the database file.
+TEST(SqliteCheckpointTest, ALargeCommitIsCheckpointedOffTheWriterAndKept) {
+  ScopedTempDir dir;
+  const std::string path = dir.File("line.db");
+  std::unique_ptr<SqliteStore> store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  const std::string payload = "\"" + std::string(3000, 'x') + "\"";
+  LINE_ASSERT_OK(WriteSync(*store, [&](Tx& tx) {
+    for (int i = 0; i < 2000; ++i) {
+      Eval eval = MakeEval("p", "e" + std::to_string(i), 1);
+      eval.payload = payload;
+      LINE_RETURN_IF_ERROR(tx.InsertEval(eval));
+    }
+    return Status::Ok();
+  }));
+  // The checkpointer runs on its own thread: wait for it, with a bound.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (store->Stats().checkpoints == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GE(store->Stats().checkpoints, 1);
+  store.reset();
+  std::unique_ptr<SqliteStore> reopened = MustOpen(path);
+  ASSERT_NE(reopened, nullptr);
+  LINE_EXPECT_OK(reopened->Read([&](Tx& tx) {
+    std::optional<Eval> last = *tx.GetEval("p", "e1999");
+    EXPECT_TRUE(last.has_value() && last->payload == payload);
+    return Status::Ok();
+  }));
 }
 
 }  // namespace

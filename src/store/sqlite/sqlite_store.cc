@@ -20,16 +20,24 @@ Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const std::string& path,
   writer_options.busy_timeout_ms = options.busy_timeout_ms;
   LINE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer, Connection::Open(path, writer_options));
   LINE_RETURN_IF_ERROR(sqlite::Migrate(*writer));
-  std::unique_ptr<SqliteStore> store(new SqliteStore(path, std::move(writer), options));
+  // WAL checkpoints run on a thread of their own, not inside the writer's commits.
+  LINE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> checkpoint_conn,
+                        Connection::Open(path, writer_options));
+  auto checkpointer = std::make_unique<sqlite::Checkpointer>(std::move(checkpoint_conn));
+  checkpointer->Attach(writer->db());
+  std::unique_ptr<SqliteStore> store(
+      new SqliteStore(path, std::move(writer), std::move(checkpointer), options));
   // Open one reader now, so that a file readers cannot use fails here and not on first read.
   LINE_RETURN_IF_ERROR(store->Ping());
   return store;
 }
 
 SqliteStore::SqliteStore(std::string path, std::unique_ptr<Connection> writer,
+                         std::unique_ptr<sqlite::Checkpointer> checkpointer,
                          const SqliteStoreOptions& options)
     : path_(std::move(path)),
       readers_(path_, options.busy_timeout_ms, options.max_readers),
+      checkpointer_(std::move(checkpointer)),
       writer_(std::move(writer), options.max_group_bodies) {}
 
 SqliteStore::~SqliteStore() { Close(); }
@@ -62,6 +70,7 @@ Status SqliteStore::Ping() {
 void SqliteStore::Close() {
   closed_.store(true);
   writer_.Close();
+  checkpointer_->Stop();  // after the writer's last commit: one last checkpoint
 }
 
 SqliteStoreStats SqliteStore::Stats() const {
@@ -70,6 +79,7 @@ SqliteStoreStats SqliteStore::Stats() const {
   stats.commits = writer.commits;
   stats.bodies = writer.bodies;
   stats.failed_commits = writer.failed_commits;
+  stats.checkpoints = checkpointer_->checkpoints();
   return stats;
 }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "store/sqlite/group_commit_writer.h"
+#include "store/sqlite/checkpointer.h"
 #include "store/sqlite/reader_pool.h"
 #include "store/store.h"
 
@@ -31,6 +32,7 @@ struct SqliteStoreStats {
   int64_t commits = 0;         // write transactions committed, i.e. fsyncs
   int64_t bodies = 0;          // write bodies run; bodies / commits is the mean group size
   int64_t failed_commits = 0;  // groups lost to a BEGIN, savepoint or COMMIT failure
+  int64_t checkpoints = 0;     // WAL checkpoints run (off the writer thread, normally)
 };
 
 class SqliteStore final : public Store {
@@ -54,10 +56,13 @@ class SqliteStore final : public Store {
   friend Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const std::string& path,
                                                               const SqliteStoreOptions& options);
   SqliteStore(std::string path, std::unique_ptr<sqlite::Connection> writer,
+              std::unique_ptr<sqlite::Checkpointer> checkpointer,
               const SqliteStoreOptions& options);
 
   const std::string path_;
   sqlite::ReaderPool readers_;
+  // Declared before writer_ so that it outlives every commit (its hook runs inside them).
+  std::unique_ptr<sqlite::Checkpointer> checkpointer_;
   sqlite::GroupCommitWriter writer_;
   std::atomic<bool> closed_{false};
 };
