@@ -43,7 +43,13 @@ PostgresStore::PostgresStore(std::unique_ptr<PgConnector> connector,
                              const PostgresStoreOptions& options)
     : connector_(std::move(connector)),
       readers_(*connector_, options.max_readers),
-      writer_(*connector_, std::move(writer), options.max_group_bodies) {}
+      writer_(
+          [&] {
+            auto steps = std::make_unique<postgres::PgCommitSteps>(*connector_, std::move(writer));
+            writer_steps_ = steps.get();  // kept for its reconnect count; writer_ owns it
+            return steps;
+          }(),
+          options.max_group_bodies, "postgres: the store is closed") {}
 
 PostgresStore::~PostgresStore() { Close(); }
 
@@ -79,12 +85,12 @@ void PostgresStore::Close() {
 }
 
 PostgresStoreStats PostgresStore::Stats() const {
-  postgres::PgWriterStats writer = writer_.Stats();
+  WriterStats writer = writer_.Stats();
   PostgresStoreStats stats;
   stats.commits = writer.commits;
   stats.bodies = writer.bodies;
   stats.failed_commits = writer.failed_commits;
-  stats.reconnects = writer.reconnects;
+  stats.reconnects = writer_steps_->reconnects();
   return stats;
 }
 

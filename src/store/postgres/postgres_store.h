@@ -17,7 +17,8 @@
 #include "common/clock.h"
 #include "store/postgres/pg_connector.h"
 #include "store/postgres/pg_reader_pool.h"
-#include "store/postgres/pg_writer.h"
+#include "store/group_commit_writer.h"
+#include "store/postgres/pg_commit_steps.h"
 #include "store/store.h"
 
 namespace line {
@@ -69,7 +70,8 @@ class PostgresStore final : public Store {
 
   const std::unique_ptr<postgres::PgConnector> connector_;
   postgres::PgReaderPool readers_;
-  postgres::PgWriter writer_;
+  postgres::PgCommitSteps* writer_steps_ = nullptr;  // owned by writer_
+  GroupCommitWriter writer_;
   std::atomic<bool> closed_{false};
 };
 

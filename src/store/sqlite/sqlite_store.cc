@@ -4,6 +4,7 @@
 #include <memory>
 #include <utility>
 
+#include "store/sqlite/commit_steps.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/sqlite_tx.h"
 
@@ -38,7 +39,8 @@ SqliteStore::SqliteStore(std::string path, std::unique_ptr<Connection> writer,
     : path_(std::move(path)),
       readers_(path_, options.busy_timeout_ms, options.max_readers),
       checkpointer_(std::move(checkpointer)),
-      writer_(std::move(writer), options.max_group_bodies) {}
+      writer_(std::make_unique<sqlite::SqliteCommitSteps>(std::move(writer)),
+              options.max_group_bodies, "sqlite: the store is closed") {}
 
 SqliteStore::~SqliteStore() { Close(); }
 
@@ -74,7 +76,7 @@ void SqliteStore::Close() {
 }
 
 SqliteStoreStats SqliteStore::Stats() const {
-  sqlite::WriterStats writer = writer_.Stats();
+  WriterStats writer = writer_.Stats();
   SqliteStoreStats stats;
   stats.commits = writer.commits;
   stats.bodies = writer.bodies;

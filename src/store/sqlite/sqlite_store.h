@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "store/sqlite/group_commit_writer.h"
+#include "store/group_commit_writer.h"
 #include "store/sqlite/checkpointer.h"
 #include "store/sqlite/reader_pool.h"
 #include "store/store.h"
@@ -63,7 +63,7 @@ class SqliteStore final : public Store {
   sqlite::ReaderPool readers_;
   // Declared before writer_ so that it outlives every commit (its hook runs inside them).
   std::unique_ptr<sqlite::Checkpointer> checkpointer_;
-  sqlite::GroupCommitWriter writer_;
+  GroupCommitWriter writer_;
   std::atomic<bool> closed_{false};
 };
 

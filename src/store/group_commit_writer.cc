@@ -1,15 +1,15 @@
-#include "store/sqlite/group_commit_writer.h"
+#include "store/group_commit_writer.h"
 
 #include <exception>
-#include <string>
 #include <utility>
 
-#include "store/sqlite/sqlite_tx.h"
+namespace line {
 
-namespace line::sqlite {
-
-GroupCommitWriter::GroupCommitWriter(std::unique_ptr<Connection> conn, size_t max_group)
-    : conn_(std::move(conn)), max_group_(max_group > 0 ? max_group : 1) {
+GroupCommitWriter::GroupCommitWriter(std::unique_ptr<GroupCommitSteps> steps, size_t max_group,
+                                     std::string closed_message)
+    : steps_(std::move(steps)),
+      max_group_(max_group > 0 ? max_group : 1),
+      closed_message_(std::move(closed_message)) {
   thread_ = std::thread([this] { Loop(); });
   writer_id_ = thread_.get_id();
 }
@@ -25,7 +25,7 @@ void GroupCommitWriter::Write(TxBody body, TxDone done) {
       return;
     }
   }
-  if (done) done(Status::Unavailable("sqlite: the store is closed"));
+  if (done) done(Status::Unavailable(closed_message_));
 }
 
 void GroupCommitWriter::Close() {
@@ -65,30 +65,29 @@ void GroupCommitWriter::Loop() {
 }
 
 Status GroupCommitWriter::RunInSavepoint(const TxBody& body, Status& fatal) {
-  fatal = conn_->Run(Sql::kSavepoint);
+  fatal = steps_->Savepoint();
   if (!fatal.ok()) return fatal;
-  SqliteTx tx(*conn_);
   Status status;
   // A throwing body must not take the writer thread (and every queued write) down with it.
   try {
-    status = body(tx);
+    status = steps_->RunBody(body);
   } catch (const std::exception& e) {
     status = Status::Internal(std::string("transaction body threw: ") + e.what());
   } catch (...) {
     status = Status::Internal("transaction body threw a non-standard exception");
   }
   if (!status.ok()) {
-    fatal = conn_->Run(Sql::kRollbackTo);
+    fatal = steps_->RollbackToSavepoint();
     if (!fatal.ok()) return status;
   }
   // RELEASE after ROLLBACK TO too: ROLLBACK TO keeps the savepoint on the stack.
-  fatal = conn_->Run(Sql::kRelease);
+  fatal = steps_->ReleaseSavepoint();
   return status;
 }
 
 void GroupCommitWriter::CommitGroup(std::vector<Request>& group) {
   std::vector<Status> outcomes(group.size());
-  Status fatal = conn_->Run(Sql::kBeginImmediate);
+  Status fatal = steps_->Begin();
   size_t ran = 0;
   if (fatal.ok()) {
     for (; ran < group.size(); ++ran) {
@@ -99,15 +98,14 @@ void GroupCommitWriter::CommitGroup(std::vector<Request>& group) {
       }
     }
   }
-  if (fatal.ok()) fatal = conn_->Run(Sql::kCommit);
+  // done is told only after the commit is durable.
+  if (fatal.ok()) fatal = steps_->Commit();
   bodies_ += static_cast<int64_t>(ran);
   if (fatal.ok()) {
     ++commits_;
   } else {
     ++failed_commits_;
-    // SQLite may already have rolled back on its own (e.g. SQLITE_FULL); then this fails
-    // harmlessly with "no transaction is active".
-    (void)conn_->Run(Sql::kRollback);
+    steps_->Abandon();
     // Every body whose writes were lost learns why; failed bodies keep their own status.
     for (Status& outcome : outcomes) {
       if (outcome.ok()) outcome = fatal;
@@ -118,4 +116,4 @@ void GroupCommitWriter::CommitGroup(std::vector<Request>& group) {
   }
 }
 
-}  // namespace line::sqlite
+}  // namespace line

@@ -1,0 +1,96 @@
+// GroupCommitWriter: a store's single writer. One thread owns the write connection and commits
+// everything queued since its last commit as one transaction (group commit), so one durable
+// commit serves many writes. Each body runs in its own savepoint; a failing body rolls back only
+// itself. The backend (SQLite, PostgreSQL) supplies only the steps, through GroupCommitSteps.
+//
+// Thread-safety: Write, Close and Stats are thread-safe. Bodies, the steps and done callbacks
+// run on the writer thread; a done callback may call Write (the queue lock is not held then).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/store.h"
+
+namespace line {
+
+// The backend-specific statements of a group commit. Called only from the writer thread.
+class GroupCommitSteps {
+ public:
+  virtual ~GroupCommitSteps() = default;
+  // Opens the group's transaction (reconnecting first, if the backend does that).
+  virtual Status Begin() = 0;
+  virtual Status Savepoint() = 0;
+  // Runs one body on a Tx of the backend's write connection; returns the body's status.
+  virtual Status RunBody(const TxBody& body) = 0;
+  virtual Status RollbackToSavepoint() = 0;
+  virtual Status ReleaseSavepoint() = 0;
+  // Returns once the group is durable.
+  virtual Status Commit() = 0;
+  // After a failed group: roll back what is left of it (or give up a broken connection).
+  virtual void Abandon() = 0;
+};
+
+struct WriterStats {
+  int64_t commits = 0;         // transactions committed (each one durable commit)
+  int64_t bodies = 0;          // bodies run, whatever their outcome
+  int64_t failed_commits = 0;  // groups whose BEGIN, savepoints or COMMIT failed
+};
+
+class GroupCommitWriter {
+ public:
+  // Starts the writer thread. A group holds at most `max_group` bodies, which bounds both the
+  // transaction's size and how long the first body of a group waits for its done.
+  // `closed_message` is the kStoreUnavailable message for writes after Close().
+  GroupCommitWriter(std::unique_ptr<GroupCommitSteps> steps, size_t max_group,
+                    std::string closed_message);
+  ~GroupCommitWriter();  // Close()
+  GroupCommitWriter(const GroupCommitWriter&) = delete;
+  GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
+
+  // Queues a body; after Close, calls done(kStoreUnavailable) at once on the calling thread.
+  void Write(TxBody body, TxDone done);
+  // Commits everything queued before the call, then stops the thread. Writes queued later,
+  // including from done callbacks of that last commit, are refused. Called on the writer
+  // thread itself (from a done callback) it only stops the loop; the join happens on a later
+  // Close or in the destructor.
+  void Close();
+  WriterStats Stats() const;
+
+ private:
+  struct Request {
+    TxBody body;
+    TxDone done;
+  };
+  void Loop();
+  void CommitGroup(std::vector<Request>& group);
+  // Runs one body inside its savepoint. Returns the body's status; sets `fatal` when the
+  // savepoint machinery itself failed and the whole group is lost.
+  Status RunInSavepoint(const TxBody& body, Status& fatal);
+
+  // Constant after construction; used only by the writer thread.
+  const std::unique_ptr<GroupCommitSteps> steps_;
+  const size_t max_group_;
+  const std::string closed_message_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<Request> queue_;  // guarded by mu_
+  bool closing_ = false;       // guarded by mu_
+  std::mutex join_mu_;         // serialises joining between concurrent Close calls
+  std::thread thread_;         // guarded by join_mu_ once started
+  std::thread::id writer_id_;  // constant after construction
+  std::atomic<int64_t> commits_{0};
+  std::atomic<int64_t> bodies_{0};
+  std::atomic<int64_t> failed_commits_{0};
+};
+
+}  // namespace line

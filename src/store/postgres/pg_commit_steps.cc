@@ -1,0 +1,45 @@
+#include "store/postgres/pg_commit_steps.h"
+
+#include "store/postgres/pg_tx.h"
+
+namespace line::postgres {
+
+Status PgCommitSteps::Begin() {
+  if (conn_ == nullptr || !conn_->CheckIdle()) {
+    conn_.reset();
+    Result<std::unique_ptr<PgConnection>> fresh = connector_.Connect();
+    if (!fresh.ok()) return fresh.status();
+    conn_ = std::move(fresh).value();
+    ++reconnects_;
+  }
+  return conn_->Control(PgSql::kBeginWrite);
+}
+
+Status PgCommitSteps::Savepoint() { return conn_->Control(PgSql::kSavepoint); }
+
+Status PgCommitSteps::RunBody(const TxBody& body) {
+  PostgresTx tx(*conn_, /*read_only=*/false);
+  Status status = body(tx);
+  // A failed statement aborts PostgreSQL's transaction until ROLLBACK TO, so a body that
+  // returned OK over a failed statement is rolled back too, rather than losing the group.
+  if (status.ok() && PQtransactionStatus(conn_->raw()) == PQTRANS_INERROR) {
+    status = Status::Internal("postgres: a statement of the body failed but it returned OK");
+  }
+  return status;
+}
+
+Status PgCommitSteps::RollbackToSavepoint() { return conn_->Control(PgSql::kRollbackTo); }
+
+Status PgCommitSteps::ReleaseSavepoint() { return conn_->Control(PgSql::kRelease); }
+
+Status PgCommitSteps::Commit() { return conn_->Control(PgSql::kCommit); }
+
+void PgCommitSteps::Abandon() {
+  if (conn_ != nullptr && conn_->healthy()) {
+    (void)conn_->Control(PgSql::kRollback);
+  } else {
+    conn_.reset();  // the next group reconnects
+  }
+}
+
+}  // namespace line::postgres
