@@ -159,6 +159,7 @@ void WritePool(JsonWriter& w, const PoolDescription& p) {
   w.Int("blocked_evals", p.blocked_evals);
   w.Int("live_allocs", p.live_allocs);
   w.Int("dead_letters", p.dead_letters);
+  w.Str("owner", p.owner);
   w.EndObject();
 }
 

@@ -21,7 +21,7 @@ namespace line {
 class LineService final : public Service {
  public:
   LineService(Store* store, Clock* clock, Scheduler* scheduler, SnapshotCache* cache,
-              AllocWaiters* waiters, Options options);
+              AllocWaiters* waiters, Cluster* cluster, Options options);
 
   void CreatePool(CreatePoolRequest req, Reply<CreatePoolResponse> reply) override;
   void RegisterWorker(RegisterWorkerRequest req, Reply<RegisterWorkerResponse> reply) override;
@@ -68,6 +68,7 @@ class LineService final : public Service {
   Scheduler* const scheduler_;
   SnapshotCache* const cache_;
   AllocWaiters* const waiters_;
+  Cluster* const cluster_;  // who owns a pool (DescribePool), whether this node can serve
   const Options options_;
 };
 

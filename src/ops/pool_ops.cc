@@ -8,11 +8,14 @@
 namespace line {
 
 LineService::LineService(Store* store, Clock* clock, Scheduler* scheduler, SnapshotCache* cache,
-                         AllocWaiters* waiters, Options options)
+                         AllocWaiters* waiters, Cluster* cluster, Options options)
     : store_(store), clock_(clock), scheduler_(scheduler), cache_(cache), waiters_(waiters),
-      options_(std::move(options)) {}
+      cluster_(cluster), options_(std::move(options)) {}
 
-Status LineService::Health() { return store_->Ping(); }
+Status LineService::Health() {
+  LINE_RETURN_IF_ERROR(store_->Ping());
+  return cluster_->Health();
+}
 
 void LineService::CreatePool(CreatePoolRequest req, Reply<CreatePoolResponse> reply) {
   Pool pool;
@@ -68,10 +71,12 @@ void LineService::DisbandPool(PoolRequest req, Reply<Empty> reply) {
 void LineService::DescribePool(PoolRequest req, Reply<PoolDescription> reply) {
   TimeMs now = clock_->NowMs();
   Read<PoolDescription>(
-      [&req, now](Tx& tx) -> Result<PoolDescription> {
+      [this, &req, now](Tx& tx) -> Result<PoolDescription> {
         LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
         LINE_ASSIGN_OR_RETURN(PoolCounts counts, tx.CountPool(pool.pool_id, now));
-        return DescribePoolRow(pool, counts);
+        PoolDescription description = DescribePoolRow(pool, counts);
+        if (!pool.disbanded) description.owner = cluster_->OwnerOf(pool.pool_id);
+        return description;
       },
       reply);
 }
@@ -79,7 +84,7 @@ void LineService::DescribePool(PoolRequest req, Reply<PoolDescription> reply) {
 void LineService::ListPools(PageRequest req, Reply<ListPoolsResponse> reply) {
   TimeMs now = clock_->NowMs();
   Read<ListPoolsResponse>(
-      [&req, now](Tx& tx) -> Result<ListPoolsResponse> {
+      [this, &req, now](Tx& tx) -> Result<ListPoolsResponse> {
         LINE_ASSIGN_OR_RETURN(std::string after, ParseIdToken(req.next_token));
         LINE_ASSIGN_OR_RETURN(std::vector<Pool> pools, tx.ListPools(after, req.max_results + 1));
         ListPoolsResponse response;
@@ -88,6 +93,7 @@ void LineService::ListPools(PageRequest req, Reply<ListPoolsResponse> reply) {
         for (const Pool& pool : pools) {
           LINE_ASSIGN_OR_RETURN(PoolCounts counts, tx.CountPool(pool.pool_id, now));
           response.pools.push_back(DescribePoolRow(pool, counts));
+          if (!pool.disbanded) response.pools.back().owner = cluster_->OwnerOf(pool.pool_id);
         }
         return response;
       },

@@ -127,6 +127,9 @@ struct PoolDescription {
   int64_t blocked_evals = 0;
   int64_t live_allocs = 0;
   int64_t dead_letters = 0;
+  // The LINE_LISTEN of the node scheduling the pool now; "" when none does (disbanded, or
+  // between an owner's death and the takeover).
+  std::string owner;
 };
 struct ListPoolsResponse {
   std::vector<PoolDescription> pools;

@@ -6,8 +6,13 @@
 
 namespace line {
 
-Scheduler::Scheduler(Store* store, Clock* clock, SnapshotCache* cache, PlacedHook on_placed)
-    : store_(store), clock_(clock), cache_(cache), on_placed_(std::move(on_placed)) {}
+Scheduler::Scheduler(Store* store, Clock* clock, SnapshotCache* cache, PlacedHook on_placed,
+                     Cluster* cluster)
+    : store_(store),
+      clock_(clock),
+      cache_(cache),
+      on_placed_(std::move(on_placed)),
+      cluster_(cluster) {}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -28,6 +33,14 @@ void Scheduler::Stop() {
 }
 
 void Scheduler::Wake(const std::string& pool_id) {
+  if (cluster_ != nullptr && !cluster_->OwnsPool(pool_id)) {
+    cluster_->PoolChanged(pool_id);
+    return;
+  }
+  WakeLocal(pool_id);
+}
+
+void Scheduler::WakeLocal(const std::string& pool_id) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!queued_.insert(pool_id).second) return;
@@ -42,7 +55,7 @@ void Scheduler::RetryFailed() {
     std::lock_guard<std::mutex> lock(mu_);
     failed.swap(failed_);
   }
-  for (const std::string& pool_id : failed) Wake(pool_id);
+  for (const std::string& pool_id : failed) WakeLocal(pool_id);
 }
 
 void Scheduler::WaitIdle() {
@@ -60,6 +73,15 @@ void Scheduler::Loop() {
     queued_.erase(pool_id);
     busy_ = true;
     lock.unlock();
+    if (cluster_ != nullptr && !cluster_->OwnsPool(pool_id)) {
+      // Another node schedules it; a snapshot kept here would only go stale.
+      cache_->Invalidate(pool_id);
+      conflict_rounds_.erase(pool_id);
+      lock.lock();
+      busy_ = false;
+      if (queue_.empty()) idle_.notify_all();
+      continue;
+    }
     // One round, then the pool goes to the back of the queue if it has more to do: a pool
     // with a constant inflow cannot starve the others.
     RoundOutcome outcome;
@@ -114,6 +136,9 @@ Status Scheduler::Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOut
     cache_->Invalidate(pool_id);
     return Status::Ok();
   }
+  // Another node's commit invalidates the pool from the cluster thread at any moment; a
+  // snapshot read before that must not go back into the cache.
+  const uint64_t epoch = cache_->Epoch(pool_id);
   std::unique_ptr<PoolSnapshot> snapshot = cache_->Take(pool_id);
   if (!snapshot) {
     // Building costs O(W + R): not worth it for a pool with nothing to place (say, while a
@@ -131,7 +156,7 @@ Status Scheduler::Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOut
     LINE_ASSIGN_OR_RETURN(evals, tx.PendingEvals(pool_id, max_free, 0, kBatch));
   }
   if (evals.empty()) {
-    cache_->Put(pool_id, std::move(snapshot));
+    cache_->PutIfCurrent(pool_id, std::move(snapshot), epoch);
     return Status::Ok();
   }
   Plan plan = ComputePlan(*snapshot, evals);
@@ -142,7 +167,7 @@ Status Scheduler::Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOut
   outcome.blocked = static_cast<int64_t>(plan.blocked.size());
   outcome.allocs = std::move(committed.allocs);
   // A conflict means the snapshot charged a placement that did not happen: rebuild it.
-  if (committed.conflicts == 0) cache_->Put(pool_id, std::move(snapshot));
+  if (committed.conflicts == 0) cache_->PutIfCurrent(pool_id, std::move(snapshot), epoch);
   return Status::Ok();
 }
 

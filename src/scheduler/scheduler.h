@@ -27,6 +27,7 @@
 #include "common/status.h"
 #include "model/model.h"
 #include "scheduler/snapshot_cache.h"
+#include "store/cluster.h"
 #include "store/store.h"
 
 namespace line {
@@ -36,15 +37,21 @@ class Scheduler {
   // Called after a plan's commit is durable, with the allocs it created.
   using PlacedHook = std::function<void(const std::vector<Alloc>&)>;
 
-  Scheduler(Store* store, Clock* clock, SnapshotCache* cache, PlacedHook on_placed);
+  // `cluster` says which pools this node schedules (null: all of them) and carries wake-ups
+  // to the owner of the others.
+  Scheduler(Store* store, Clock* clock, SnapshotCache* cache, PlacedHook on_placed,
+            Cluster* cluster = nullptr);
   ~Scheduler();
 
   void Start();
   void Stop();
 
-  // Marks a pool as worth scheduling. Cheap; callable from any thread (including store
-  // callbacks).
+  // Marks a pool as worth scheduling, after a commit that may let its evals fit: here if this
+  // node owns it, on its owner (through the cluster) otherwise. Cheap; callable from any
+  // thread (including store callbacks).
   void Wake(const std::string& pool_id);
+  // Wake() for this node only: the cluster's own events, which came from the owner's side.
+  void WakeLocal(const std::string& pool_id);
 
   // Queues again every pool whose last scheduling failed (say, the store was unavailable).
   // The sweeper calls it on each tick, so a failure delays placement, never strands it.
@@ -76,6 +83,7 @@ class Scheduler {
   Clock* const clock_;
   SnapshotCache* const cache_;
   const PlacedHook on_placed_;
+  Cluster* const cluster_;  // may be null
 
   std::mutex mu_;
   std::condition_variable wake_;

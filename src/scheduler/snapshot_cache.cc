@@ -16,6 +16,24 @@ void SnapshotCache::Put(const std::string& pool_id, std::unique_ptr<PoolSnapshot
   snapshots_[pool_id] = std::move(snapshot);
 }
 
+uint64_t SnapshotCache::EpochLocked(const std::string& pool_id) const {
+  auto it = epochs_.find(pool_id);
+  // Both counters only grow, so their sum changes whenever either does.
+  return all_epoch_ + (it == epochs_.end() ? 0 : it->second);
+}
+
+uint64_t SnapshotCache::Epoch(const std::string& pool_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return EpochLocked(pool_id);
+}
+
+void SnapshotCache::PutIfCurrent(const std::string& pool_id,
+                                 std::unique_ptr<PoolSnapshot> snapshot, uint64_t epoch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (EpochLocked(pool_id) != epoch) return;
+  snapshots_[pool_id] = std::move(snapshot);
+}
+
 void SnapshotCache::Apply(const CapacityDeltas& deltas) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const CapacityDelta& delta : deltas) {
@@ -56,11 +74,13 @@ void SnapshotCache::InvalidateTouched(const CapacityDeltas& deltas) {
 void SnapshotCache::Invalidate(const std::string& pool_id) {
   std::lock_guard<std::mutex> lock(mu_);
   snapshots_.erase(pool_id);
+  ++epochs_[pool_id];
 }
 
 void SnapshotCache::InvalidateAll() {
   std::lock_guard<std::mutex> lock(mu_);
   snapshots_.clear();
+  ++all_epoch_;
 }
 
 size_t SnapshotCache::size() const {
@@ -82,7 +102,11 @@ void WriteTracked(Store& store, SnapshotCache& cache, TrackedTxBody body, TxDone
         return status;
       },
       [&cache, deltas, done = std::move(done)](Status status) {
-        if (!status.ok()) cache.InvalidateTouched(*deltas);
+        if (!status.ok()) {
+          cache.InvalidateTouched(*deltas);
+        } else {
+          cache.Committed(*deltas);
+        }
         done(std::move(status));
       });
 }

@@ -13,6 +13,7 @@
 // Thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,6 +46,12 @@ class SnapshotCache {
   // on it and gives it back with Put() if it is still exact.
   std::unique_ptr<PoolSnapshot> Take(const std::string& pool_id);
   void Put(const std::string& pool_id, std::unique_ptr<PoolSnapshot> snapshot);
+  // A counter that every invalidation of the pool moves on. Read it before Take(): a
+  // snapshot built from reads that an invalidation may have overtaken (another node's
+  // commit, reported by the cluster thread) is dropped by PutIfCurrent instead of kept.
+  uint64_t Epoch(const std::string& pool_id) const;
+  void PutIfCurrent(const std::string& pool_id, std::unique_ptr<PoolSnapshot> snapshot,
+                    uint64_t epoch);
 
   void Apply(const CapacityDeltas& deltas);
   // After a failed body or commit: forget every pool the deltas name.
@@ -54,9 +61,22 @@ class SnapshotCache {
 
   size_t size() const;
 
+  // Called after a tracked write body committed, with what it changed: how the cluster learns
+  // which pools another node's owner must look at again. Set once, before any write.
+  using CommittedHook = std::function<void(const CapacityDeltas&)>;
+  void SetCommittedHook(CommittedHook hook) { committed_hook_ = std::move(hook); }
+  void Committed(const CapacityDeltas& deltas) const {
+    if (committed_hook_ && !deltas.empty()) committed_hook_(deltas);
+  }
+
  private:
+  uint64_t EpochLocked(const std::string& pool_id) const;
+
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::unique_ptr<PoolSnapshot>> snapshots_;  // guarded by mu_
+  std::unordered_map<std::string, uint64_t> epochs_;  // guarded by mu_: per-pool invalidations
+  uint64_t all_epoch_ = 0;                            // guarded by mu_: InvalidateAll calls
+  CommittedHook committed_hook_;                      // constant once writes begin
 };
 
 }  // namespace line

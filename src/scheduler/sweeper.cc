@@ -87,9 +87,9 @@ Status SweepBatch(Tx& tx, TimeMs now, int64_t pool_ttl_ms, SweepReport& report,
 }  // namespace
 
 Sweeper::Sweeper(Store* store, Clock* clock, SnapshotCache* cache, Ttls ttls,
-                 SweptHook on_swept)
+                 SweptHook on_swept, std::function<bool()> may_sweep)
     : store_(store), clock_(clock), cache_(cache), ttls_(ttls),
-      on_swept_(std::move(on_swept)) {}
+      on_swept_(std::move(on_swept)), may_sweep_(std::move(may_sweep)) {}
 
 Sweeper::~Sweeper() { Stop(); }
 
@@ -159,7 +159,10 @@ void Sweeper::Loop(int64_t interval_ms) {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     lock.unlock();
-    Result<SweepReport> report = SweepOnce();
+    // Another node holds the expiry lease: nothing to sweep here, but the tick still lets
+    // the hook retry failed scheduling.
+    Result<SweepReport> report =
+        (may_sweep_ && !may_sweep_()) ? Result<SweepReport>(SweepReport{}) : SweepOnce();
     if (!report.ok()) {
       spdlog::error("expiry sweep failed: {}", report.status().ToString());
     } else if (on_swept_) {

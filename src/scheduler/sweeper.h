@@ -44,7 +44,10 @@ class Sweeper {
     int64_t replica_ttl_s = 60;  // likewise
   };
 
-  Sweeper(Store* store, Clock* clock, SnapshotCache* cache, Ttls ttls, SweptHook on_swept);
+  // `may_sweep` (null: always) says whether this node runs expiry now: with several nodes on
+  // one store only the holder of the expiry lease does, so each deadline is acted on once.
+  Sweeper(Store* store, Clock* clock, SnapshotCache* cache, Ttls ttls, SweptHook on_swept,
+          std::function<bool()> may_sweep = nullptr);
   ~Sweeper();
 
   // Sweeps every `interval_ms` until Stop().
@@ -57,6 +60,10 @@ class Sweeper {
   // outage are not held against anyone (SPEC "Time and retries").
   Result<SweepReport> SweepOnce();
 
+  // Makes the next sweep give everyone a full TTL first, as after a store outage: the cluster
+  // says nobody swept for a while (every node, or the store, was down).
+  void RequestFullTtl() { store_was_down_ = true; }
+
  private:
   void Loop(int64_t interval_ms);
 
@@ -66,6 +73,7 @@ class Sweeper {
   const Ttls ttls_;
   std::atomic<bool> store_was_down_{false};
   const SweptHook on_swept_;
+  const std::function<bool()> may_sweep_;
 
   std::mutex mu_;
   std::condition_variable stop_cv_;

@@ -14,6 +14,7 @@
 #include "common/redact.h"
 #include "config/options.h"
 #include "ops/engine.h"
+#include "store/cluster.h"
 #include "store/store.h"
 
 namespace {
@@ -41,7 +42,13 @@ int Run(const line::Options& options) {
   }
   spdlog::info("store {} open", line::RedactUrl(options.store));
 
-  line::Engine engine(store->get(), line::SystemClock(), options);
+  line::Result<std::unique_ptr<line::Cluster>> cluster =
+      line::OpenCluster(options.store, options.listen, line::SystemClock());
+  if (!cluster.ok()) {
+    spdlog::error("cannot join the cluster: {}", cluster.status().ToString());
+    return 1;
+  }
+  line::Engine engine(store->get(), line::SystemClock(), options, std::move(cluster).value());
   if (line::Status started = engine.Start(); !started.ok()) {
     spdlog::error("cannot start the scheduler: {}", started.ToString());
     return 1;

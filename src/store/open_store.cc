@@ -4,6 +4,8 @@
 #include <system_error>
 
 #include "common/redact.h"
+#include "store/cluster.h"
+#include "store/postgres/pg_cluster.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
@@ -31,6 +33,14 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& url) {
   }
   LINE_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store, OpenSqliteStore(path.string()));
   return std::unique_ptr<Store>(std::move(store));
+}
+
+Result<std::unique_ptr<Cluster>> OpenCluster(const std::string& store_url,
+                                             const std::string& listen, Clock* clock) {
+  if (store_url.starts_with("postgresql://") || store_url.starts_with("postgres://")) {
+    return std::unique_ptr<Cluster>(std::make_unique<PgCluster>(store_url, listen, clock));
+  }
+  return std::unique_ptr<Cluster>(std::make_unique<SoloCluster>(listen));
 }
 
 }  // namespace line

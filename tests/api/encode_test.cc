@@ -95,11 +95,11 @@ TEST(EncodeTest, ReceiveAllocsEmbedsThePayload) {
 }
 
 TEST(EncodeTest, DescribePoolAndListPools) {
-  PoolDescription p{"p", "binpack", 3, 30, true, 2, 10, 4, 5, 1, 3, 7};
+  PoolDescription p{"p", "binpack", 3, 30, false, 2, 10, 4, 5, 1, 3, 7, "127.0.0.1:8080"};
   const std::string pool =
-      R"({"pool_id":"p","placement":"binpack","max_retry":3,"alloc_ttl":30,"disbanded":true,)"
+      R"({"pool_id":"p","placement":"binpack","max_retry":3,"alloc_ttl":30,"disbanded":false,)"
       R"("workers":2,"capacity":10,"free":4,"pending_evals":5,"blocked_evals":1,)"
-      R"("live_allocs":3,"dead_letters":7})";
+      R"("live_allocs":3,"dead_letters":7,"owner":"127.0.0.1:8080"})";
   ExpectJson(EncodeJson(p), pool);
   ExpectJson(EncodeJson(ListPoolsResponse{{p, p}, ""}), R"({"pools":[)" + pool + "," + pool + "]}");
   ExpectJson(EncodeJson(ListPoolsResponse{{p}, "tok"}),

@@ -89,7 +89,7 @@ TEST_F(RouterTest, EveryPathReachesItsServiceMethodAndEncodesTheReply) {
        "{" + P() +
            ",\"placement\":\"spread\",\"max_retry\":0,\"alloc_ttl\":0,\"disbanded\":false,"
            "\"workers\":0,\"capacity\":0,\"free\":0,\"pending_evals\":0,\"blocked_evals\":0,"
-           "\"live_allocs\":0,\"dead_letters\":0}"},
+           "\"live_allocs\":0,\"dead_letters\":0,\"owner\":\"\"}"},
       {"/ListPools", "{}", "ListPools", R"({"pools":[]})"},
       {"/DescribeWorker", "{" + P() + "," + W() + "}", "DescribeWorker",
        "{" + P() + "," + W() +

@@ -84,5 +84,38 @@ TEST(SnapshotCacheTest, InvalidationsDropWhatTheyName) {
   EXPECT_EQ(cache.size(), 0u);
 }
 
+TEST(SnapshotCacheTest, ASnapshotTakenBeforeAnInvalidationIsNotPutBack) {
+  // Another node's commit arrives (from the cluster thread) while a round holds the snapshot:
+  // what the round read may predate that commit, so it must not be cached.
+  SnapshotCache cache;
+  cache.Put("p", TwoWorkers());
+  uint64_t epoch = cache.Epoch("p");
+  std::unique_ptr<PoolSnapshot> taken = cache.Take("p");
+  cache.Invalidate("p");
+  cache.PutIfCurrent("p", std::move(taken), epoch);
+  EXPECT_EQ(cache.Take("p"), nullptr);
+
+  epoch = cache.Epoch("p");
+  cache.InvalidateAll();
+  cache.PutIfCurrent("p", TwoWorkers(), epoch);
+  EXPECT_EQ(cache.Take("p"), nullptr);
+
+  epoch = cache.Epoch("p");
+  cache.Invalidate("other");  // another pool's invalidation does not matter
+  cache.PutIfCurrent("p", TwoWorkers(), epoch);
+  EXPECT_NE(cache.Take("p"), nullptr);
+}
+
+TEST(SnapshotCacheTest, CommittedWritesReachTheHookWithTheirDeltas) {
+  SnapshotCache cache;
+  std::vector<std::string> seen;
+  cache.SetCommittedHook([&seen](const CapacityDeltas& deltas) {
+    for (const CapacityDelta& delta : deltas) seen.push_back(delta.pool_id);
+  });
+  cache.Committed({{CapacityDelta::Kind::kRelease, "p", "a", 1}});
+  cache.Committed({});
+  EXPECT_EQ(seen, std::vector<std::string>{"p"});
+}
+
 }  // namespace
 }  // namespace line

@@ -138,8 +138,8 @@ const std::vector<std::string> kV1Indexes = {"allocs_by_id", "evals_by_id", "eva
 const std::vector<std::string> kLatestIndexes = {
     "allocs_by_eval",   "allocs_by_id",       "allocs_by_pool",        "allocs_by_state",
     "allocs_by_worker", "allocs_live_by_ttl", "allocs_live_by_worker", "evals_by_id",
-    "evals_by_key",     "evals_by_pool",      "evals_by_state",        "pools_disbanded",
-    "replicas_by_ttl",  "workers_by_free",    "workers_by_ttl"};
+    "evals_by_key",     "evals_by_pool",      "evals_by_state",        "line_nodes_by_pid",
+    "pools_disbanded",  "replicas_by_ttl",    "workers_by_free",       "workers_by_ttl"};
 
 int StoredVersion(PgConnection& admin, const std::string& schema) {
   return static_cast<int>(
@@ -173,20 +173,20 @@ TEST(PostgresStoreTest, MigratesAnEmptySchemaToTheLatestVersion) {
   EXPECT_EQ(StoredVersion(schema.admin(), schema.name()), postgres::LatestPgSchemaVersion());
 }
 
-TEST(PostgresStoreTest, MigratesFromThePreviousVersionKeepingItsData) {
+TEST(PostgresStoreTest, MigratesFromTheFirstVersionKeepingItsData) {
   ScopedSchema schema;
   ASSERT_TRUE(schema.ok());
   {
     std::unique_ptr<PgConnection> conn = MustConnect(schema.url());
     ASSERT_NE(conn, nullptr);
-    LINE_ASSERT_OK(postgres::PgMigrateTo(*conn, postgres::LatestPgSchemaVersion() - 1));
+    LINE_ASSERT_OK(postgres::PgMigrateTo(*conn, 1));
     MustExec(*conn,
              "INSERT INTO pools VALUES('old', 'spread', 3, 30, false, 0, 1);"
              "INSERT INTO evals(pool_id, eval_id, state, dataset_id, size, payload, attempt, "
              "alloc_id, worker_id, result, dead_reason, created_at) "
              "VALUES('old', 'e1', 'pending', 'd', 2, '{}', 0, '', '', '', '', 1)");
   }
-  EXPECT_EQ(StoredVersion(schema.admin(), schema.name()), postgres::LatestPgSchemaVersion() - 1);
+  EXPECT_EQ(StoredVersion(schema.admin(), schema.name()), 1);
   EXPECT_EQ(IndexNames(schema.admin(), schema.name()), kV1Indexes);
 
   std::unique_ptr<PostgresStore> store = MustOpen(schema);

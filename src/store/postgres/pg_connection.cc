@@ -152,4 +152,11 @@ Result<PgResult> PgConnection::Exec(std::string_view what, const std::string& sq
   return Check(what, PQexec(conn_, sql.c_str()));
 }
 
+Result<PgResult> PgConnection::ExecParams(std::string_view what, const std::string& sql,
+                                          const PgParams& params) {
+  std::vector<const char*> values = params.Pointers();
+  return Check(what, PQexecParams(conn_, sql.c_str(), params.size(), nullptr, values.data(),
+                                  nullptr, nullptr, /*text=*/0));
+}
+
 }  // namespace line::postgres

@@ -84,6 +84,9 @@ class PgConnection {
   Status Control(PgSql id);
   // Runs `sql` (one or more statements, no parameters); `what` names it in errors.
   Result<PgResult> Exec(std::string_view what, const std::string& sql);
+  // Runs one unprepared statement with text parameters $1, $2, ...
+  Result<PgResult> ExecParams(std::string_view what, const std::string& sql,
+                              const PgParams& params);
   Status Prepare(PgSql id);
 
   // False once the server went away or an error said the session is gone: the owner must
@@ -94,6 +97,8 @@ class PgConnection {
   // closed the socket, and an idle connection learns it here rather than on the next call.
   bool CheckIdle();
   int backend_pid() const { return PQbackendPID(conn_); }
+  // For owners that read the socket themselves (LISTEN): what they saw ends the session.
+  void MarkBroken() { broken_ = true; }
   PGconn* raw() { return conn_; }
 
  private:

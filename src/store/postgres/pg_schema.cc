@@ -115,6 +115,25 @@ CREATE INDEX allocs_by_state ON allocs(pool_id, state, seq);
 CREATE INDEX allocs_live_by_worker ON allocs(pool_id, worker_id, seq) WHERE state = 'live';
 CREATE INDEX allocs_live_by_ttl ON allocs(ttl) WHERE state = 'live';
 )sql"},
+    // Several lined nodes on one database (docs/decisions/0005-many-nodes.md). A node is
+    // alive while the backend of its coordination connection is: leases are session advisory
+    // locks held on that connection, so pg_locks joined with line_nodes names each pool's
+    // owner. line_expiry records when the expiry lease holder last proved it was sweeping.
+    {3, "cluster nodes",
+     R"sql(
+CREATE TABLE line_nodes(
+  node_id TEXT PRIMARY KEY,
+  listen TEXT NOT NULL,
+  backend_pid INTEGER NOT NULL,
+  started_at BIGINT NOT NULL
+);
+CREATE INDEX line_nodes_by_pid ON line_nodes(backend_pid);
+CREATE TABLE line_expiry(
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  swept_at BIGINT NOT NULL
+);
+INSERT INTO line_expiry(singleton, swept_at) VALUES (1, 0);
+)sql"},
 };
 
 Status Apply(PgConnection& conn, const Migration& migration) {
