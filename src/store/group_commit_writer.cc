@@ -68,17 +68,21 @@ Status GroupCommitWriter::RunInSavepoint(const TxBody& body, Status& fatal) {
   fatal = steps_->Savepoint();
   if (!fatal.ok()) return fatal;
   Status status;
-  // A throwing body must not take the writer thread (and every queued write) down with it.
-  try {
-    status = steps_->RunBody(body);
-  } catch (const std::exception& e) {
-    status = Status::Internal(std::string("transaction body threw: ") + e.what());
-  } catch (...) {
-    status = Status::Internal("transaction body threw a non-standard exception");
-  }
-  if (!status.ok()) {
+  for (int attempt = 1; attempt <= kBodyAttempts; ++attempt) {
+    // A throwing body must not take the writer thread (and every queued write) down with it.
+    try {
+      status = steps_->RunBody(body);
+    } catch (const std::exception& e) {
+      status = Status::Internal(std::string("transaction body threw: ") + e.what());
+    } catch (...) {
+      status = Status::Internal("transaction body threw a non-standard exception");
+    }
+    if (status.ok()) break;
+    const bool again = attempt < kBodyAttempts && steps_->BodyMayRunAgain();
+    // ROLLBACK TO undoes the body and frees the locks it took, so the other writer proceeds.
     fatal = steps_->RollbackToSavepoint();
     if (!fatal.ok()) return status;
+    if (!again) break;
   }
   // RELEASE after ROLLBACK TO too: ROLLBACK TO keeps the savepoint on the stack.
   fatal = steps_->ReleaseSavepoint();

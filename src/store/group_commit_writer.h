@@ -32,6 +32,10 @@ class GroupCommitSteps {
   // Runs one body on a Tx of the backend's write connection; returns the body's status.
   virtual Status RunBody(const TxBody& body) = 0;
   virtual Status RollbackToSavepoint() = 0;
+  // After a failed body: whether it lost a race with another writer of the same database
+  // (PostgreSQL's deadlock or serialization failure, when several nodes write at once) and
+  // may simply run again from its savepoint. Bodies are written to be re-runnable.
+  virtual bool BodyMayRunAgain() { return false; }
   virtual Status ReleaseSavepoint() = 0;
   // Returns once the group is durable.
   virtual Status Commit() = 0;
@@ -70,10 +74,12 @@ class GroupCommitWriter {
     TxBody body;
     TxDone done;
   };
+  static constexpr int kBodyAttempts = 4;
   void Loop();
   void CommitGroup(std::vector<Request>& group);
-  // Runs one body inside its savepoint. Returns the body's status; sets `fatal` when the
-  // savepoint machinery itself failed and the whole group is lost.
+  // Runs one body inside its savepoint (again, up to kBodyAttempts times in all, while the
+  // steps say it lost a race). Returns the body's status; sets `fatal` when the savepoint
+  // machinery itself failed and the whole group is lost.
   Status RunInSavepoint(const TxBody& body, Status& fatal);
 
   // Constant after construction; used only by the writer thread.

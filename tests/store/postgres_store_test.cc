@@ -444,5 +444,51 @@ TEST_F(PostgresLinedTest, EvalIsPlacedNearItsDatasetRunAndCompletedOnce) {
       MustExec(schema_.admin(), "SELECT count(*) FROM " + schema_.name() + ".allocs").Int(0, 0), 1);
 }
 
+// Two nodes' writers claim the same two workers in opposite orders: PostgreSQL breaks the
+// deadlock by failing one statement (40P01). That body runs again from its savepoint, so both
+// writes succeed and both claims count, instead of one caller getting a 503.
+TEST(PostgresStoreTest, ABodyThatLosesADeadlockToAnotherNodeRunsAgain) {
+  ScopedSchema schema;
+  ASSERT_TRUE(schema.ok());
+  std::unique_ptr<PostgresStore> a = MustOpen(schema);
+  std::unique_ptr<PostgresStore> b = MustOpen(schema);
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  LINE_ASSERT_OK(WriteSync(*a, [](Tx& tx) -> Status {
+    LINE_RETURN_IF_ERROR(tx.InsertPool(MakePool("p")));
+    LINE_RETURN_IF_ERROR(tx.InsertWorker(MakeWorker("p", "w1", 10)));
+    return tx.InsertWorker(MakeWorker("p", "w2", 10));
+  }));
+  std::atomic<int> holding{0};  // bodies that took their first row lock
+  std::atomic<int> runs{0};
+  auto crossed = [&](const std::string& first, const std::string& second) {
+    return [&, first, second](Tx& tx) -> Status {
+      ++runs;
+      LINE_ASSIGN_OR_RETURN(bool claimed, tx.ClaimCapacity("p", first, 1, kNow));
+      if (!claimed) return Status::Internal("first claim refused");
+      ++holding;
+      // Wait (bounded) until the other body holds its first row too: then both block.
+      for (int i = 0; i < 500 && holding.load() < 2; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      LINE_ASSIGN_OR_RETURN(claimed, tx.ClaimCapacity("p", second, 1, kNow));
+      if (!claimed) return Status::Internal("second claim refused");
+      return Status::Ok();
+    };
+  };
+  Status status_a, status_b;
+  std::thread ta([&] { status_a = WriteSync(*a, crossed("w1", "w2")); });
+  std::thread tb([&] { status_b = WriteSync(*b, crossed("w2", "w1")); });
+  ta.join();
+  tb.join();
+  LINE_EXPECT_OK(status_a);
+  LINE_EXPECT_OK(status_b);
+  EXPECT_EQ(runs.load(), 3) << "the deadlock's loser ran once more";
+  for (const char* worker : {"w1", "w2"}) {
+    std::optional<Worker> w = ReadValue(*a, [&](Tx& tx) { return tx.GetWorker("p", worker); });
+    ASSERT_TRUE(w.has_value());
+    EXPECT_EQ(w->free, 8) << worker << ": both bodies' claims committed, once each";
+  }
+}
+
 }  // namespace
 }  // namespace line::testing_store

@@ -19,6 +19,7 @@ Status PgCommitSteps::Savepoint() { return conn_->Control(PgSql::kSavepoint); }
 
 Status PgCommitSteps::RunBody(const TxBody& body) {
   PostgresTx tx(*conn_, /*read_only=*/false);
+  conn_->ClearLastError();
   Status status = body(tx);
   // A failed statement aborts PostgreSQL's transaction until ROLLBACK TO, so a body that
   // returned OK over a failed statement is rolled back too, rather than losing the group.
@@ -26,6 +27,11 @@ Status PgCommitSteps::RunBody(const TxBody& body) {
     status = Status::Internal("postgres: a statement of the body failed but it returned OK");
   }
   return status;
+}
+
+bool PgCommitSteps::BodyMayRunAgain() {
+  const std::string& state = conn_->last_error_state();
+  return conn_->healthy() && (state == "40P01" || state == "40001");
 }
 
 Status PgCommitSteps::RollbackToSavepoint() { return conn_->Control(PgSql::kRollbackTo); }

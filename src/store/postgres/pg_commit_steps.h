@@ -27,6 +27,8 @@ class PgCommitSteps final : public GroupCommitSteps {
   Status Savepoint() override;
   Status RunBody(const TxBody& body) override;
   Status RollbackToSavepoint() override;
+  // A deadlock with another node's transaction (40P01) or a serialization failure (40001).
+  bool BodyMayRunAgain() override;
   Status ReleaseSavepoint() override;
   Status Commit() override;
   void Abandon() override;

@@ -122,6 +122,8 @@ bool PgConnection::CheckIdle() {
 Result<PgResult> PgConnection::Check(std::string_view what, PGresult* result) {
   ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return PgResult(result);
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  last_error_state_ = state != nullptr ? state : "";
   Status error = PgStatus(what, conn_, result);
   // After a lost session nothing can be trusted to be where we think it is (a COMMIT may or
   // may not have happened): the owner replaces the connection.

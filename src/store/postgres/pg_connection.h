@@ -97,6 +97,9 @@ class PgConnection {
   // closed the socket, and an idle connection learns it here rather than on the next call.
   bool CheckIdle();
   int backend_pid() const { return PQbackendPID(conn_); }
+  // The SQLSTATE of the last statement that failed on this connection ("" if none did).
+  const std::string& last_error_state() const { return last_error_state_; }
+  void ClearLastError() { last_error_state_.clear(); }
   // For owners that read the socket themselves (LISTEN): what they saw ends the session.
   void MarkBroken() { broken_ = true; }
   PGconn* raw() { return conn_; }
@@ -109,6 +112,7 @@ class PgConnection {
 
   PGconn* conn_;
   bool broken_ = false;
+  std::string last_error_state_;
 };
 
 }  // namespace line::postgres
