@@ -5,6 +5,8 @@
 //
 //   e2e_bench [--lined PATH] [--seconds N] [--connections C] [--workers W] [--batch B]
 //             [--store URL]   (e.g. postgresql://postgres@127.0.0.1:PORT/postgres)
+//             [--nodes N]     (N lined on the one --store, PostgreSQL only; connection c
+//                              talks to node c % N)
 //
 // PATH defaults to ../lined next to this binary (the layout of a CMake build directory); use a
 // Release build of lined, the numbers of a sanitizer build say nothing.
@@ -19,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -43,6 +46,7 @@ struct Flags {
   int workers = 1000;
   int batch = 1000;
   std::string store;  // a LINE_STORE URL; empty = SQLite in a temporary folder
+  int nodes = 1;      // lined processes sharing --store
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -66,12 +70,14 @@ Flags ParseFlags(int argc, char** argv) {
       flags.workers = std::atoi(value.c_str());
     } else if (arg == "--batch") {
       flags.batch = std::atoi(value.c_str());
+    } else if (arg == "--nodes") {
+      flags.nodes = std::atoi(value.c_str());
     } else if (arg == "--store") {
       flags.store = value;
     } else {
       Die("unknown flag " + arg +
           " (usage: e2e_bench [--lined PATH] [--seconds N] [--connections C] [--workers W] "
-          "[--batch B] [--store URL])");
+          "[--batch B] [--store URL] [--nodes N])");
     }
   }
   if (flags.lined.empty()) {
@@ -121,9 +127,20 @@ int main(int argc, char** argv) {
                  {"LINE_MAX_BODY", std::to_string(64 << 20)}};
   // The launcher passes --store sqlite:<temp>; a later --store wins.
   if (!flags.store.empty()) options.extra_args = {"--store", flags.store};
-  line::testing::LinedProcess lined(options);
-  if (line::Status s = lined.Start(); !s.ok()) Die(s.message());
-  int port = lined.port();
+  if (flags.nodes < 1) Die("--nodes must be at least 1");
+  if (flags.nodes > 1 && !flags.store.starts_with("postgres")) {
+    Die("--nodes above 1 needs a shared store: --store postgresql://...");
+  }
+  std::vector<std::unique_ptr<line::testing::LinedProcess>> nodes;
+  std::vector<int> ports;
+  for (int n = 0; n < flags.nodes; ++n) {
+    nodes.push_back(std::make_unique<line::testing::LinedProcess>(options));
+    if (line::Status s = nodes.back()->Start(); !s.ok()) Die(s.message());
+    ports.push_back(nodes.back()->port());
+  }
+  line::testing::LinedProcess& lined = *nodes.front();
+  auto port_of = [&ports](int connection) { return ports[connection % ports.size()]; };
+  int port = ports.front();
 
   HttpClient admin("127.0.0.1", port);
   std::string pool_id(CallOrDie(admin, "/CreatePool", json::object{}).at("pool_id").as_string());
@@ -135,8 +152,8 @@ int main(int argc, char** argv) {
   std::atomic<int> next_worker{0};
   std::vector<std::thread> registrars;
   for (int c = 0; c < flags.connections; ++c) {
-    registrars.emplace_back([&] {
-      HttpClient client("127.0.0.1", port);
+    registrars.emplace_back([&, c] {
+      HttpClient client("127.0.0.1", port_of(c));
       for (int w; (w = next_worker++) < flags.workers;) {
         json::object worker =
             CallOrDie(client, "/RegisterWorker", {{"pool_id", pool_id}, {"capacity", kCapacity}});
@@ -168,7 +185,7 @@ int main(int argc, char** argv) {
                                      {"payload", {{"n", i}}}});
       }
       std::string body = json::serialize(json::object{{"pool_id", pool_id}, {"evals", evals}});
-      HttpClient client("127.0.0.1", port, std::chrono::seconds(120));
+      HttpClient client("127.0.0.1", port_of(c), std::chrono::seconds(120));
       std::vector<double> mine;
       while (Clock::now() < stop_at && !failed) {
         Clock::time_point sent = Clock::now();
@@ -208,16 +225,19 @@ int main(int argc, char** argv) {
   double place_s = std::chrono::duration<double>(placed_by - start).count();
   int64_t total = accepted.load();
   std::printf(
-      "e2e_bench: %d workers, %d connections, batches of %d, %.1f s: %lld evals accepted = "
+      "e2e_bench: %d node(s), %d workers, %d connections, batches of %d, %.1f s: %lld evals "
+      "accepted = "
       "%.0f evals/s accepted (ScheduleEvals p50 %.1f ms, p99 %.1f ms); %lld placed at submit "
       "end, all placed after %.2f s = %.0f evals/s placed\n",
-      flags.workers, flags.connections, flags.batch, submit_s, static_cast<long long>(total),
+      flags.nodes, flags.workers, flags.connections, flags.batch, submit_s, static_cast<long long>(total),
       static_cast<double>(total) / submit_s, Percentile(latencies_ms, 0.5),
       Percentile(latencies_ms, 0.99), static_cast<long long>(Counter(at_submit_end, "live_allocs")),
       place_s, static_cast<double>(total) / place_s);
 
-  int exit_code = lined.Terminate();
-  if (exit_code != 0)
-    Die("lined exited with " + std::to_string(exit_code) + ":\n" + lined.LogTail());
+  for (auto& node : nodes) {
+    int exit_code = node->Terminate();
+    if (exit_code != 0)
+      Die("lined exited with " + std::to_string(exit_code) + ":\n" + node->LogTail());
+  }
   return 0;
 }

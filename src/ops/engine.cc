@@ -30,7 +30,7 @@ Engine::Engine(Store* store, Clock* clock, Options options, std::unique_ptr<Clus
     for (const CapacityDelta& delta : deltas) {
       if (!delta.pool_id.empty()) pools.insert(delta.pool_id);
     }
-    for (const std::string& pool_id : pools) cluster_->PoolChanged(pool_id);
+    for (const std::string& pool_id : pools) cluster_->PoolChanged(pool_id, /*capacity_changed=*/true);
   });
   service_ = std::make_unique<LineService>(store_, clock_, scheduler_.get(), &cache_,
                                            waiters_.get(), cluster_.get(), options_);
@@ -38,8 +38,9 @@ Engine::Engine(Store* store, Clock* clock, Options options, std::unique_ptr<Clus
 
 Cluster::Events Engine::ClusterEvents() {
   Cluster::Events events;
-  events.pool_changed = [this](const std::string& pool_id) {
-    cache_.Invalidate(pool_id);  // its capacity changed in a commit this node did not see
+  events.pool_changed = [this](const std::string& pool_id, bool capacity_changed) {
+    // Capacity changed in a commit this node did not see: the cached snapshot is stale.
+    if (capacity_changed) cache_.Invalidate(pool_id);
     if (cluster_->OwnsPool(pool_id)) scheduler_->WakeLocal(pool_id);
   };
   events.pool_gained = [this](const std::string& pool_id) {

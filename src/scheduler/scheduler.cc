@@ -34,7 +34,7 @@ void Scheduler::Stop() {
 
 void Scheduler::Wake(const std::string& pool_id) {
   if (cluster_ != nullptr && !cluster_->OwnsPool(pool_id)) {
-    cluster_->PoolChanged(pool_id);
+    cluster_->PoolChanged(pool_id, /*capacity_changed=*/false);
     return;
   }
   WakeLocal(pool_id);

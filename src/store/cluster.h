@@ -25,9 +25,10 @@ class Cluster {
  public:
   // What the cluster tells its node. Any of them may be null.
   struct Events {
-    // Another node committed something that may change what fits in the pool (evals arrived,
-    // capacity came back or went away): forget cached capacity, schedule if owned.
-    std::function<void(const std::string& pool_id)> pool_changed;
+    // Another node committed something that may let the pool's evals be placed: evals
+    // arrived (`capacity_changed` false: just schedule it if owned) or workers' capacity
+    // changed (true: also forget the capacity cached for it).
+    std::function<void(const std::string& pool_id, bool capacity_changed)> pool_changed;
     // This node now schedules the pool (it was nobody's, or its owner died or handed it over).
     std::function<void(const std::string& pool_id)> pool_gained;
     // This node no longer schedules the pool; "" means every pool (the connection was lost).
@@ -55,8 +56,9 @@ class Cluster {
   // OK while the node can take part (its coordination connection works).
   virtual Status Health() const = 0;
 
-  // After a durable commit: tell the pool's owner (if it is another node) to look again.
-  virtual void PoolChanged(const std::string& pool_id) = 0;
+  // After a durable commit: tell the pool's owner (if it is another node) to look again, and
+  // whether the commit changed capacity (then its cached snapshot is stale).
+  virtual void PoolChanged(const std::string& pool_id, bool capacity_changed) = 0;
   // After a durable commit that created allocs: wake long-polls for these keys on every node.
   virtual void AllocsCommitted(const std::vector<std::string>& waiter_keys) = 0;
 };
@@ -73,7 +75,7 @@ class SoloCluster final : public Cluster {
   std::string OwnerOf(const std::string&) const override { return listen_; }
   bool ExtendDeadlinesAtStart() const override { return true; }
   Status Health() const override { return Status::Ok(); }
-  void PoolChanged(const std::string&) override {}
+  void PoolChanged(const std::string&, bool) override {}
   void AllocsCommitted(const std::vector<std::string>&) override {}
 
  private:

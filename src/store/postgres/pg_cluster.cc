@@ -20,6 +20,7 @@ using postgres::PgResult;
 
 constexpr int64_t kSoonestTickMs = 50;  // "tick soon" never ticks more often than this
 constexpr size_t kNotifyChunk = 500;    // payloads per NOTIFY statement
+constexpr size_t kMaxPayload = 7900;    // PostgreSQL refuses NOTIFY payloads of 8000 bytes
 
 // '{"a","b\"c"}': a text[] literal, whatever the payloads hold.
 std::string TextArray(std::vector<std::string>::const_iterator begin,
@@ -125,12 +126,13 @@ Status PgCluster::Health() const {
   return Status::Unavailable("postgres: the cluster coordination connection is down");
 }
 
-void PgCluster::PoolChanged(const std::string& pool_id) {
+void PgCluster::PoolChanged(const std::string& pool_id, bool capacity_changed) {
   uint32_t key = postgres::PoolLeaseKey(pool_id);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (owned_keys_.contains(key)) return;  // this node schedules it: woken locally already
-    outgoing_.insert("p " + node_id_ + " " + pool_id);
+    // 'c': capacity changed (the owner rebuilds its snapshot); 'e': evals to place.
+    outgoing_.insert((capacity_changed ? "c " : "e ") + node_id_ + " " + pool_id);
     // A pool nobody owns yet (just created): decide now rather than at the next tick.
     if (!owner_listen_.contains(key)) tick_soon_ = true;
   }
@@ -140,8 +142,20 @@ void PgCluster::PoolChanged(const std::string& pool_id) {
 void PgCluster::AllocsCommitted(const std::vector<std::string>& waiter_keys) {
   if (waiter_keys.empty()) return;
   {
+    // Many keys per message ("a <node> key\nkey..."): a round placing on a thousand workers
+    // costs a handful of notifications, not a thousand. Keys never hold a newline.
     std::lock_guard<std::mutex> lock(mu_);
-    for (const std::string& key : waiter_keys) outgoing_.insert("a " + node_id_ + " " + key);
+    const std::string head = "a " + node_id_ + " ";
+    std::string payload = head;
+    for (const std::string& key : waiter_keys) {
+      if (payload.size() > head.size() && payload.size() + key.size() + 1 > kMaxPayload) {
+        outgoing_.insert(std::move(payload));
+        payload = head;
+      }
+      if (payload.size() > head.size()) payload += '\n';
+      payload += key;
+    }
+    outgoing_.insert(std::move(payload));
   }
   Poke();
 }
@@ -437,15 +451,21 @@ void PgCluster::Dispatch(const std::string& payload) {
   if (second == std::string::npos) return;
   if (payload.compare(first + 1, second - first - 1, node_id_) == 0) return;
   std::string rest = payload.substr(second + 1);
-  if (payload[0] == 'p') {
+  if (payload[0] == 'c' || payload[0] == 'e') {
     {
       std::lock_guard<std::mutex> lock(mu_);
       uint32_t key = postgres::PoolLeaseKey(rest);
       if (!owned_keys_.contains(key) && !owner_listen_.contains(key)) tick_soon_ = true;
     }
-    if (events_.pool_changed) events_.pool_changed(rest);
-  } else if (payload[0] == 'a') {
-    if (events_.allocs_committed) events_.allocs_committed(rest);
+    if (events_.pool_changed) events_.pool_changed(rest, payload[0] == 'c');
+  } else if (payload[0] == 'a' && events_.allocs_committed) {
+    size_t begin = 0;
+    while (begin <= rest.size()) {
+      size_t end = rest.find('\n', begin);
+      if (end == std::string::npos) end = rest.size();
+      if (end > begin) events_.allocs_committed(rest.substr(begin, end - begin));
+      begin = end + 1;
+    }
   }
 }
 

@@ -52,7 +52,7 @@ class PgCluster final : public Cluster {
   bool ExtendDeadlinesAtStart() const override { return false; }
   Status Health() const override;
 
-  void PoolChanged(const std::string& pool_id) override;
+  void PoolChanged(const std::string& pool_id, bool capacity_changed) override;
   void AllocsCommitted(const std::vector<std::string>& waiter_keys) override;
 
   const std::string& node_id() const { return node_id_; }
