@@ -99,10 +99,14 @@ class Client::Impl {
   const ClientOptions& options() const { return options_; }
   const std::string& server() const { return address_.url; }
 
-  // One call with retries. On 200 returns the body; otherwise the Error.
+  // One call with retries. On 200 returns the body; otherwise the Error. `*sent_again` (when
+  // given) tells whether the request went out more than once: a retry, or the silent re-send
+  // after a reused connection closed. Either way an earlier send may have been processed.
   Result<std::string> Do(std::string_view method, std::string_view path, std::string_view body,
-                         std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout, bool* sent_again = nullptr) {
+    if (sent_again != nullptr) *sent_again = false;
     if (!address_.error.empty()) return Error{0, std::string(kInvalidInput), address_.error, 0};
+    // Built once: every retry sends these very bytes (the same idempotency keys included).
     std::string request = BuildRequest(method, path, body);
     const auto start = SteadyClock::now();
     int attempts = 0;
@@ -110,7 +114,9 @@ class Client::Impl {
       ++attempts;
       HttpAnswer answer;
       std::string transport_error;
-      bool answered = Attempt(request, timeout, &answer, &transport_error);
+      bool resent = false;
+      bool answered = Attempt(request, timeout, &answer, &transport_error, &resent);
+      if (sent_again != nullptr && (attempts > 1 || resent)) *sent_again = true;
       Error error;
       if (answered) {
         if (answer.status == 200) return std::move(answer.body);
@@ -170,10 +176,12 @@ class Client::Impl {
 
   // One attempt: on a pooled connection (once more on a fresh one when the pooled connection
   // turns out to have been closed by the server while idle) or a new one.
+  // `*resent` is set when the request went out a second time within this attempt.
   bool Attempt(const std::string& request, std::chrono::milliseconds timeout, HttpAnswer* answer,
-               std::string* error) {
+               std::string* error, bool* resent) {
     const auto deadline = SteadyClock::now() + timeout;
-    for (;;) {
+    for (bool first = true;; first = false) {
+      if (!first) *resent = true;
       std::unique_ptr<Connection> conn = TakeIdle();
       if (conn == nullptr) {
         conn = Connection::Open(address_.host, address_.port, deadline, error);
@@ -188,7 +196,8 @@ class Client::Impl {
       if (failure == TransportError::kTimeout) {
         *error = "no answer within " + std::to_string(timeout.count()) + " ms";
       }
-      // The server never saw the request: send it again at once, it is not a retry.
+      // Most likely the server closed the idle connection and never saw the request: send it
+      // again at once, not counted as a retry. (It may have seen it after all, so *resent.)
       if (!(reused && failure == TransportError::kClosedBeforeAnswer)) return false;
     }
   }
@@ -274,8 +283,39 @@ Result<ScheduleEvalsResponse> Client::ScheduleEvals(const ScheduleEvalsRequest& 
   }
   return impl_->Typed<ScheduleEvalsResponse>("/ScheduleEvals", ToJson(request), options().timeout);
 }
-Result<Empty> Client::CompleteAlloc(const CompleteAllocRequest& request) {
-  return impl_->Typed<Empty>("/CompleteAlloc", ToJson(request), options().timeout);
+Result<Empty> Client::CompleteAlloc(const CompleteAllocRequest& request,
+                                    const CompleteAllocOptions& call) {
+  Result<std::string> body = ToJson(request);
+  if (!body.ok()) return body.error();
+  bool sent_again = false;
+  Result<std::string> answer =
+      impl_->Do("POST", "/CompleteAlloc", *body, options().timeout, &sent_again);
+  if (answer.ok() || answer.error().http_status != 409 ||
+      answer.error().code != "AllocAlreadyEnded" || !(sent_again || call.earlier_call_unanswered)) {
+    return Impl::DecodeAnswer<Empty>(answer);
+  }
+  // An earlier send may have committed this very completion: the alloc's state tells. Both a
+  // successful and a failed completion leave it "completed"; an expiry (or a deregistration)
+  // leaves it "expired".
+  const Error& ended = answer.error();
+  Result<DescribeAllocResponse> alloc =
+      DescribeAlloc({.pool_id = request.pool_id, .alloc_id = request.alloc_id});
+  if (alloc.ok()) {
+    if (alloc->state == "completed") return Empty{};
+    return ended;
+  }
+  const Error& check = alloc.error();
+  if (check.http_status == 0 || check.http_status == 503) {
+    // Still unknown whether this completion committed: say so, as for a lost answer.
+    Error unknown = check;
+    unknown.message = "CompleteAlloc of alloc_id " + request.alloc_id +
+                      " answered 409 AllocAlreadyEnded, and checking whether an earlier send "
+                      "committed it failed: DescribeAlloc: " +
+                      check.message;
+    unknown.attempts = ended.attempts;
+    return unknown;
+  }
+  return ended;  // e.g. the pool is gone: the alloc had ended, no telling how
 }
 Result<ReceiveAllocsResponse> Client::ReceiveAllocs(const ReceiveAllocsRequest& request) {
   auto long_poll = std::chrono::seconds(std::max<int64_t>(0, request.wait_time_seconds)) +

@@ -1,6 +1,7 @@
 // A tiny scripted HTTP/1.1 server on raw sockets for libline's transport tests: it counts
 // accepted connections and requests, records request bodies, and answers each request with
-// what the test's handler returns (or not at all, or by closing the connection).
+// what the test's handler returns (or not at all, or by closing or resetting the connection,
+// or by cutting the answer short: the ways an answer gets lost in an outage).
 //
 // Thread-safe: one thread accepts, one thread serves each connection; counters and recorded
 // bodies are guarded by mu_. The destructor closes everything and joins the threads.
@@ -12,6 +13,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -28,18 +30,34 @@ struct FakeAnswer {
   bool chunked = false;
   bool close_after = false;  // close the connection after answering (without saying so)
   bool no_answer = false;    // never answer; the connection stays open until shutdown
+  bool drop = false;         // close the connection (FIN) without answering
+  bool reset = false;        // reset the connection (RST) without answering
+  size_t cut_after = 0;      // > 0: send only this many bytes of the answer, then close
+};
+
+// What the extended handler sees of a request.
+struct FakeRequest {
+  int index = 0;     // 0-based, over all connections
+  std::string path;  // "/CompleteAlloc"
+  std::string body;
 };
 
 class FakeServer {
  public:
   // `handler` gets the 0-based index of the request (over all connections) and its body.
   explicit FakeServer(std::function<FakeAnswer(int, const std::string&)> handler)
+      : FakeServer([handler = std::move(handler)](
+                       const FakeRequest& r) { return handler(r.index, r.body); },
+                   0) {}
+
+  // Listens on 127.0.0.1:`port` (0 = any free port); `handler` also sees the request's path.
+  FakeServer(std::function<FakeAnswer(const FakeRequest&)> handler, int port)
       : handler_(std::move(handler)) {
     listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
     int one = 1;
     setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
@@ -79,6 +97,13 @@ class FakeServer {
   std::vector<std::string> heads() {
     std::lock_guard<std::mutex> lock(mu_);
     return heads_;
+  }
+  // The path of every request so far, in order.
+  std::vector<std::string> paths() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::string> out;
+    for (const std::string& head : heads_) out.push_back(PathOf(head));
+    return out;
   }
 
  private:
@@ -126,10 +151,22 @@ class FakeServer {
         bodies_.push_back(body);
         heads_.push_back(head);
       }
-      FakeAnswer a = handler_(index, body);
+      FakeAnswer a = handler_(FakeRequest{index, PathOf(head), body});
       if (a.no_answer) {
         while (recv(fd, chunk, sizeof(chunk), 0) > 0) {
         }
+        return;
+      }
+      if (a.drop) {
+        shutdown(fd, SHUT_RDWR);
+        return;
+      }
+      if (a.reset) {
+        linger abort{1, 0};  // close() then sends RST
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
+        std::lock_guard<std::mutex> lock(mu_);
+        std::erase(conn_fds_, fd);
+        close(fd);
         return;
       }
       std::string out = "HTTP/1.1 " + std::to_string(a.status) + " X\r\n" + a.extra_headers +
@@ -147,6 +184,11 @@ class FakeServer {
       } else {
         out += "Content-Length: " + std::to_string(a.body.size()) + "\r\n\r\n" + a.body;
       }
+      if (a.cut_after > 0 && a.cut_after < out.size()) {
+        send(fd, out.data(), a.cut_after, MSG_NOSIGNAL);
+        shutdown(fd, SHUT_RDWR);
+        return;
+      }
       send(fd, out.data(), out.size(), MSG_NOSIGNAL);
       if (a.close_after) {
         shutdown(fd, SHUT_RDWR);
@@ -155,7 +197,15 @@ class FakeServer {
     }
   }
 
-  std::function<FakeAnswer(int, const std::string&)> handler_;
+  // "POST /CompleteAlloc HTTP/1.1..." -> "/CompleteAlloc".
+  static std::string PathOf(const std::string& head) {
+    size_t start = head.find(' ');
+    if (start == std::string::npos) return "";
+    size_t end = head.find(' ', start + 1);
+    return head.substr(start + 1, end == std::string::npos ? end : end - start - 1);
+  }
+
+  std::function<FakeAnswer(const FakeRequest&)> handler_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};

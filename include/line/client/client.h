@@ -12,10 +12,12 @@
 // returned at once. See docs/client.md.
 //
 // Retries of calls that change state: a dropped connection or a 503 means "outcome unknown".
-// - ScheduleEval(s) are made safe by idempotency keys (auto_idempotency_keys adds one to every
-//   eval that has none, so a retry never submits twice).
-// - CompleteAlloc retried after a committed first attempt answers 409 AllocAlreadyEnded:
-//   Error::attempts > 1 says the client retried; callers then treat it as success.
+// - ScheduleEval(s) are made safe by idempotency keys: auto_idempotency_keys gives every eval
+//   without one a random key, chosen once per call and sent unchanged on every retry, so a
+//   retry of a call that committed returns the ids of the first try and creates nothing.
+// - CompleteAlloc: when a send that may have committed is followed by 409 AllocAlreadyEnded,
+//   libline asks DescribeAlloc and answers success if the alloc is "completed" (see
+//   CompleteAlloc below). A 409 on a call sent only once is returned unchanged.
 // - The other writes are idempotent in effect (CreatePool and RegisterWorker may create an
 //   unused pool or worker when a retry follows a lost answer; an unused worker expires).
 #pragma once
@@ -55,6 +57,14 @@ struct ClientOptions {
   bool auto_idempotency_keys = true;
 };
 
+// Per-call options of Client::CompleteAlloc.
+struct CompleteAllocOptions {
+  // An earlier CompleteAlloc call with this same request got no answer (Unreachable) or a 503,
+  // so it may have committed: a 409 AllocAlreadyEnded is then checked as after a retry, even on
+  // this call's first attempt. For callers that retry on their own when libline gives up.
+  bool earlier_call_unanswered = false;
+};
+
 // "http://127.0.0.1:8080".
 std::string DefaultServer();
 
@@ -77,7 +87,18 @@ class Client {
   Result<SendHeartbeatResponse> SendHeartbeat(const SendHeartbeatRequest& request);
   Result<ScheduleEvalResponse> ScheduleEval(const ScheduleEvalRequest& request);
   Result<ScheduleEvalsResponse> ScheduleEvals(const ScheduleEvalsRequest& request);
-  Result<Empty> CompleteAlloc(const CompleteAllocRequest& request);
+  // Ends the alloc. If the request was sent more than once within this call (a retry after a
+  // dropped connection or a 503, or a re-send after a stale keep-alive connection), or
+  // `call.earlier_call_unanswered`, an earlier send may have committed it; a 409
+  // AllocAlreadyEnded is then checked with DescribeAlloc:
+  //   - state "completed" (what a successful and a failed completion both leave): success;
+  //   - any other state (e.g. "expired"), or DescribeAlloc answers a 4xx: that 409, unchanged;
+  //   - DescribeAlloc gets no answer or 503: that error (Unreachable / StoreUnavailable, with
+  //     both steps in its message), since whether this completion committed is still unknown.
+  // A 409 AllocAlreadyEnded on a call sent once is returned unchanged: the alloc had really
+  // ended before (it expired, or was completed by someone else).
+  Result<Empty> CompleteAlloc(const CompleteAllocRequest& request,
+                              const CompleteAllocOptions& call = {});
 
   Result<ReceiveAllocsResponse> ReceiveAllocs(const ReceiveAllocsRequest& request);
   Result<DescribePoolResponse> DescribePool(const DescribePoolRequest& request);

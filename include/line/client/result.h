@@ -33,8 +33,8 @@ struct Error {
   std::string code;
   std::string message;
   // HTTP attempts made for this call; more than 1 means the client retried (after a dropped
-  // connection or a 503). A retried CompleteAlloc that answers 409 AllocAlreadyEnded most
-  // likely ended the alloc on an earlier attempt: callers should treat that as success.
+  // connection or a 503). (A retried CompleteAlloc whose first attempt committed is already
+  // turned into success by the client: see Client::CompleteAlloc.)
   int attempts = 0;
 
   bool unreachable() const { return http_status == 0 && code == kUnreachable; }

@@ -90,9 +90,9 @@ struct ScheduleEvalsResponse {
   std::vector<std::string> eval_ids;  // in the order of the request's evals
 };
 
-// A completion retried by the client after a dropped connection or a 503 may answer 409
-// AllocAlreadyEnded because the first attempt committed: when Error::attempts > 1, treat that
-// code as success.
+// A completion sent again after a dropped connection or a 503 answers 409 AllocAlreadyEnded
+// when the first send committed; Client::CompleteAlloc then checks DescribeAlloc and returns
+// success (see there).
 struct CompleteAllocRequest {
   std::string pool_id;
   std::string alloc_id;
