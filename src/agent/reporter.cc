@@ -39,14 +39,17 @@ bool Reporter::Flush(std::chrono::steady_clock::time_point deadline) {
 
 void Reporter::Run() {
   Backoff backoff(std::chrono::milliseconds(100), max_backoff_);
+  // Whether a report of the front completion got no answer before: it may have committed.
+  bool front_unanswered = false;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
     Completion c = queue_.front();
     lock.unlock();
-    bool done = Report(c);
+    bool done = Report(c, front_unanswered);
     lock.lock();
+    front_unanswered = !done;
     if (done) {
       backoff.Reset();
       book_.Retire(c.alloc_id);
@@ -58,28 +61,29 @@ void Reporter::Run() {
   }
 }
 
-bool Reporter::Report(const Completion& c) {
+bool Reporter::Report(const Completion& c, bool unanswered_before) {
   client::CompleteAllocRequest request{.pool_id = c.pool_id,
                                        .alloc_id = c.alloc_id,
                                        .worker_id = c.worker_id,
                                        .exit_code = c.exit_code,
                                        .result = c.result_json,
                                        .failed = c.failed};
-  client::Result<client::Empty> r = client_.CompleteAlloc(request);
+  // libline turns a 409 AllocAlreadyEnded into success when an earlier send, in this call or
+  // (with earlier_call_unanswered) in an earlier one, committed this completion.
+  client::Result<client::Empty> r =
+      client_.CompleteAlloc(request, {.earlier_call_unanswered = unanswered_before});
   if (r.ok()) {
     spdlog::debug("alloc {} reported", c.alloc_id);
     return true;
   }
   const client::Error& e = r.error();
   if (e.http_status == 409 && e.code == "AllocAlreadyEnded") {
-    if (e.attempts > 1) {
-      spdlog::debug("alloc {} reported (an earlier attempt committed)", c.alloc_id);
-    } else {
-      spdlog::warn(
-          "alloc {} (eval {}) had already ended when its completion arrived (it "
-          "expired while lined was unreachable): {}",
-          c.alloc_id, c.eval_id, e.ToString());
-    }
+    // Not by this completion: lined ended the alloc first (it expired or its worker was
+    // deregistered, e.g. while lined was unreachable), so its eval runs again elsewhere.
+    spdlog::warn(
+        "alloc {} (eval {}) had already ended when its completion arrived (it "
+        "expired while lined was unreachable): {}",
+        c.alloc_id, c.eval_id, e.ToString());
     return true;
   }
   if (e.http_status == 0 || e.http_status >= 500) {

@@ -1,7 +1,9 @@
 // Reports finished allocs to lined (CompleteAlloc) from a thread of its own, so that the event
 // loop never waits on the network. While lined is unreachable it keeps retrying, oldest first,
 // with backoff capped at a third of the worker TTL. A completion is reported under the worker
-// id the alloc was received with, even after the agent registered again.
+// id the alloc was received with, even after the agent registered again. A completion whose
+// earlier try committed unseen (the answer was lost in an outage) counts as reported when the
+// retry answers 409 AllocAlreadyEnded and the alloc shows "completed".
 //
 // Thread-safe: Submit from the event loop, Flush from the agent's shutdown. Owns its thread;
 // the Client and AllocBook are borrowed and must outlive it.
@@ -45,8 +47,10 @@ class Reporter {
 
  private:
   void Run();
-  // One CompleteAlloc; false when it should be tried again later (lined unreachable or 5xx).
-  bool Report(const Completion& c);
+  // One CompleteAlloc; false when it should be tried again later (lined unreachable or 5xx:
+  // it may have committed all the same). `unanswered_before`: an earlier Report of `c`
+  // returned false, so a 409 AllocAlreadyEnded may be its own doing (libline checks).
+  bool Report(const Completion& c, bool unanswered_before);
 
   client::Client& client_;
   AllocBook& book_;

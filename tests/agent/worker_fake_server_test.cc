@@ -1,11 +1,15 @@
-// line-worker against a scripted server, for what a correct lined never does: delivering one
-// alloc again after it ran, and handing over more allocs than fit the capacity.
+// line-worker against a scripted server, for what a correct lined never does (delivering one
+// alloc again after it ran, handing over more allocs than fit the capacity) and for outages
+// timed to the request: a completion that commits and then loses its answer.
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "agent/worker_process.h"
@@ -16,7 +20,9 @@ namespace line::testing {
 namespace {
 
 using client::testing::FakeAnswer;
+using client::testing::FakeRequest;
 using client::testing::FakeServer;
+using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 std::string AllocJson(const std::string& id, int size) {
@@ -30,13 +36,36 @@ std::string AllocJson(const std::string& id, int size) {
                                       {"attempt", 1}});
 }
 
+// How the scripted lined treats completions.
+struct CompletionScript {
+  // Alloc states ("live", "completed", "expired") before any completion; others are live.
+  std::map<std::string, std::string> allocs;
+  // How the answer of the first completion is lost; it commits all the same, so the worker
+  // cannot know that it did.
+  enum class Loss {
+    kNone,
+    // No answer ever comes: the call times out (2 s) after its retry budget (1 s) is spent, so
+    // libline gives up after that one attempt and only the worker's next call meets the 409.
+    kHang,
+    // lined answers 503 StoreUnavailable to it, and to every call for `outage`.
+    kOutage,
+  };
+  Loss first_answer = Loss::kNone;
+  milliseconds outage{0};
+};
+
 // Answers like lined for worker w1 of pool p1; ReceiveAllocs returns the scripted batches in
-// order, then waits briefly and returns nothing (a long poll that timed out).
+// order, then waits briefly and returns nothing (a long poll that timed out). CompleteAlloc
+// ends a live alloc ("completed") and answers 409 AllocAlreadyEnded for one that ended;
+// DescribeAlloc shows the alloc's state.
 class ScriptedLined {
  public:
-  explicit ScriptedLined(std::vector<std::string> batches)
+  explicit ScriptedLined(std::vector<std::string> batches, CompletionScript script = {})
       : batches_(std::move(batches)),
-        server_([this](int, const std::string& body) { return Answer(body); }) {}
+        allocs_(std::move(script.allocs)),
+        loss_(script.first_answer),
+        outage_(script.outage),
+        server_([this](const FakeRequest& r) { return Answer(r); }, 0) {}
 
   std::string url() const { return server_.url(); }
   // Every CompleteAlloc body received so far.
@@ -49,10 +78,45 @@ class ScriptedLined {
     return out;
   }
   int receives() const { return receives_; }
+  // How many requests went to `path`.
+  int calls(const std::string& path) {
+    std::vector<std::string> paths = server_.paths();
+    return static_cast<int>(std::count(paths.begin(), paths.end(), path));
+  }
+  // How many CompleteAlloc calls were answered 409 AllocAlreadyEnded.
+  int conflicts() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return conflicts_;
+  }
 
  private:
-  FakeAnswer Answer(const std::string& body) {
-    json::object req = json::parse(body).as_object();
+  FakeAnswer Answer(const FakeRequest& r) {
+    static const FakeAnswer kUnavailable{
+        503, R"({"message":"store unavailable","code":"StoreUnavailable"})"};
+    json::object req = json::parse(r.body).as_object();
+    if (r.path == "/CompleteAlloc" || r.path == "/DescribeAlloc" || r.path == "/SendHeartbeat") {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (std::chrono::steady_clock::now() < down_until_) return kUnavailable;
+      if (r.path == "/DescribeAlloc") return DescribeLocked(req);
+      if (r.path == "/CompleteAlloc") {
+        completed_ = true;  // a completion arrived (Receive's later batches wait for one)
+        std::string& state = allocs_[json::value_to<std::string>(req.at("alloc_id"))];
+        if (!state.empty() && state != "live") {
+          ++conflicts_;
+          return {409,
+                  json::serialize(json::object{{"message", "alloc already ended (" + state + ")"},
+                                               {"code", "AllocAlreadyEnded"}})};
+        }
+        state = "completed";
+        if (!first_answer_lost_ && loss_ != CompletionScript::Loss::kNone) {
+          first_answer_lost_ = true;
+          if (loss_ == CompletionScript::Loss::kHang) return {.no_answer = true};
+          down_until_ = std::chrono::steady_clock::now() + outage_;
+          return kUnavailable;  // committed, but the answer says the store is unavailable
+        }
+        return {200, "{}"};
+      }
+    }
     if (req.contains("capacity")) {
       return {200, R"({"pool_id":"p1","worker_id":"w1","queue_url":"line-p1-w1","capacity":)" +
                        json::serialize(req.at("capacity")) +
@@ -68,14 +132,34 @@ class ScriptedLined {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       return {200, R"({"allocs":[]})"};
     }
-    if (req.contains("exit_code")) completed_ = true;
-    return {200, "{}"};  // heartbeat, completion, drain, deregister
+    return {200, "{}"};  // heartbeat, drain, deregister
+  }
+
+  FakeAnswer DescribeLocked(const json::object& req) {
+    std::string alloc_id = json::value_to<std::string>(req.at("alloc_id"));
+    std::string state = allocs_[alloc_id].empty() ? "live" : allocs_[alloc_id];
+    return {200, json::serialize(json::object{{"pool_id", "p1"},
+                                              {"alloc_id", alloc_id},
+                                              {"worker_id", "w1"},
+                                              {"eval_id", "e-" + alloc_id},
+                                              {"dataset_id", ""},
+                                              {"size", 1},
+                                              {"ttl", 0},
+                                              {"state", state},
+                                              {"locality", false}})};
   }
 
   std::vector<std::string> batches_;
   std::atomic<int> receives_{0};
   std::atomic<bool> completed_{false};
-  FakeServer server_;  // last: its threads call Answer
+  std::mutex mu_;
+  std::map<std::string, std::string> allocs_;  // guarded by mu_: id -> state
+  const CompletionScript::Loss loss_;
+  const milliseconds outage_;
+  bool first_answer_lost_ = false;                    // guarded by mu_
+  std::chrono::steady_clock::time_point down_until_;  // guarded by mu_; {} = no outage yet
+  int conflicts_ = 0;                                 // guarded by mu_
+  FakeServer server_;                                 // last: its threads call Answer
 };
 
 class WorkerFakeServerTest : public ::testing::Test {
@@ -145,6 +229,70 @@ TEST_F(WorkerFakeServerTest, AllocsBeyondTheCapacityWaitAndSizesNeverExceedIt) {
   }
   EXPECT_EQ(peak, 2);
   EXPECT_EQ(running, 0);
+}
+
+// The first try of a completion commits, but its answer never comes: libline gives up on that
+// call (Unreachable) and the reporter tries again later, when lined answers 409
+// AllocAlreadyEnded on the first attempt of the new call. The reporter tells libline that an
+// earlier call went unanswered, the alloc shows "completed", and so the completion counts as
+// reported: no warning, nothing sent again.
+TEST_F(WorkerFakeServerTest, CompletionWhoseAnswerWasLostCountsAsReportedOnTheNextCall) {
+  ScriptedLined lined({R"({"allocs":[)" + AllocJson("a1", 1) + "]}"},
+                      {.first_answer = CompletionScript::Loss::kHang});
+  WorkerProcess& worker = Start(lined.url(), 1, "true");
+  ASSERT_TRUE(Eventually(
+      [&] { return worker.Log().find("alloc a1 reported") != std::string::npos; }, seconds(30)));
+  std::this_thread::sleep_for(milliseconds(1500));  // several backoffs: nothing more is sent
+  EXPECT_EQ(lined.calls("/CompleteAlloc"), 2);
+  EXPECT_EQ(lined.conflicts(), 1);
+  EXPECT_EQ(lined.calls("/DescribeAlloc"), 1);
+  worker.Signal(SIGTERM);
+  ASSERT_EQ(worker.WaitExit(seconds(30)), 0);
+  std::string log = worker.Log();
+  EXPECT_NE(log.find("reporting its completion failed, will retry"), std::string::npos);
+  EXPECT_EQ(log.find("had already ended"), std::string::npos);  // not taken for an expiry
+  EXPECT_EQ(log.find("never reached lined"), std::string::npos);
+  EXPECT_EQ(log.find("refused its completion"), std::string::npos);
+}
+
+// The same through a store outage: the first try commits and is answered 503, and lined stays
+// down (503 to everything) for longer than libline's retry budget. Whether the 409 that ends it
+// comes on a retry inside one call or on a later call, the completion counts as reported.
+TEST_F(WorkerFakeServerTest, CompletionWhoseFirstTryCommittedDuringAnOutageCountsAsReported) {
+  ScriptedLined lined(
+      {R"({"allocs":[)" + AllocJson("a1", 1) + "]}"},
+      {.first_answer = CompletionScript::Loss::kOutage, .outage = milliseconds(2500)});
+  WorkerProcess& worker = Start(lined.url(), 1, "true");
+  ASSERT_TRUE(Eventually(
+      [&] { return worker.Log().find("alloc a1 reported") != std::string::npos; }, seconds(30)));
+  int completions = lined.calls("/CompleteAlloc");
+  std::this_thread::sleep_for(milliseconds(1500));
+  EXPECT_EQ(lined.calls("/CompleteAlloc"), completions);
+  EXPECT_EQ(lined.conflicts(), 1);
+  EXPECT_EQ(lined.calls("/DescribeAlloc"), 1);
+  worker.Signal(SIGTERM);
+  ASSERT_EQ(worker.WaitExit(seconds(30)), 0);
+  std::string log = worker.Log();
+  EXPECT_NE(log.find("reporting its completion failed, will retry"), std::string::npos);
+  EXPECT_EQ(log.find("had already ended"), std::string::npos);
+  EXPECT_EQ(log.find("never reached lined"), std::string::npos);
+  EXPECT_EQ(log.find("refused its completion"), std::string::npos);
+}
+
+// An alloc that really expired before its completion arrived: the 409 on the first try is
+// lined's own word, logged as before, and nothing is checked or sent again.
+TEST_F(WorkerFakeServerTest, CompletionOfAnAllocThatExpiredIsLoggedAsEnded) {
+  ScriptedLined lined({R"({"allocs":[)" + AllocJson("a1", 1) + "]}"},
+                      {.allocs = {{"a1", "expired"}}});
+  WorkerProcess& worker = Start(lined.url(), 1, "true");
+  ASSERT_TRUE(Eventually([&] { return lined.conflicts() == 1; }, seconds(30)));
+  ASSERT_TRUE(Eventually(
+      [&] { return worker.Log().find("had already ended") != std::string::npos; }, seconds(10)));
+  worker.Signal(SIGTERM);
+  ASSERT_EQ(worker.WaitExit(seconds(30)), 0);
+  EXPECT_EQ(lined.calls("/CompleteAlloc"), 1);
+  EXPECT_EQ(lined.calls("/DescribeAlloc"), 0);
+  EXPECT_EQ(worker.Log().find("alloc a1 reported"), std::string::npos);
 }
 
 }  // namespace
