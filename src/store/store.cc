@@ -12,3 +12,33 @@ Status WriteSync(Store& store, TxBody body) {
 }
 
 }  // namespace line
+
+namespace line {
+
+Result<std::vector<bool>> Tx::PlaceEvals(std::vector<Placement>& placements, TimeMs now) {
+  std::vector<bool> committed(placements.size(), false);
+  for (size_t i = 0; i < placements.size(); ++i) {
+    Placement& p = placements[i];
+    // The eval first, conditionally: if it is no longer pending (the plan's read may be
+    // stale), nothing else is written for it.
+    Eval placed = p.pending;
+    placed.state = EvalState::kPlaced;
+    placed.alloc_id = p.alloc.alloc_id;
+    placed.worker_id = p.alloc.worker_id;
+    LINE_ASSIGN_OR_RETURN(bool moved, UpdateEval(placed, EvalState::kPending));
+    if (!moved) continue;
+    LINE_ASSIGN_OR_RETURN(bool claimed, ClaimCapacity(p.alloc.pool_id, p.alloc.worker_id,
+                                                      p.alloc.size, now));
+    if (!claimed) {
+      // The worker can no longer take it: put the eval back exactly as it was.
+      LINE_ASSIGN_OR_RETURN(bool restored, UpdateEval(p.pending, EvalState::kPlaced));
+      if (!restored) return Status::Internal("eval " + p.pending.eval_id + " changed mid-plan");
+      continue;
+    }
+    LINE_RETURN_IF_ERROR(InsertAlloc(p.alloc));
+    committed[i] = true;
+  }
+  return committed;
+}
+
+}  // namespace line

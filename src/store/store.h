@@ -30,6 +30,12 @@ struct PoolCounts {
   int64_t dead_letters = 0;   // evals in state dead
 };
 
+// One eval the scheduler places, as Tx::PlaceEvals commits it.
+struct Placement {
+  Eval pending;  // the eval as the plan read it (state pending)
+  Alloc alloc;   // the alloc that places it: worker_id, size, ids; seq is set on insert
+};
+
 // One transaction. Every method may fail with kStoreUnavailable (the store cannot be reached)
 // or kInternal (a bug, such as a constraint violation). Methods documented "conditional"
 // return false, and change nothing, when their condition does not hold; that is how a double
@@ -147,6 +153,17 @@ class Tx {
   // none. Tells a long-poll when the next redelivery falls due.
   virtual Result<TimeMs> EarliestUnackedDelivery(std::string_view pool_id,
                                                  std::string_view worker_id) = 0;
+
+  // --- Placement ---
+  // Commits a scheduling round's placements. For each: conditionally moves the eval from
+  // pending to placed (alloc_id and worker_id set), claims its size on its worker
+  // (ClaimCapacity's condition), and inserts its alloc (alloc.seq set). A placement whose eval
+  // is no longer pending, or whose worker cannot take it, changes nothing; `committed[i]`
+  // says whether placement i happened. A store may refuse more than strictly necessary
+  // (every placement on a worker that cannot take them all), never less.
+  // The default runs the single-row primitives above; a store with costly round trips
+  // (PostgreSQL) overrides it with set-based statements.
+  virtual Result<std::vector<bool>> PlaceEvals(std::vector<Placement>& placements, TimeMs now);
 
   // --- Start-up ---
   // Gives every worker, replica and live alloc at least one full TTL from `now`: worker ttl

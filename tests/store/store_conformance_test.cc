@@ -368,6 +368,100 @@ TEST_P(StoreConformanceTest, ClaimCapacityIsConditional) {
   EXPECT_FALSE(claim("missing", 1));
 }
 
+// PlaceEvals: each placement moves its eval, claims its worker and inserts its alloc, or
+// changes nothing. (PostgreSQL does it set-based, SQLite row by row: same contract.)
+TEST_P(StoreConformanceTest, PlaceEvalsCommitsWholePlacementsOnly) {
+  std::vector<Eval> evals;
+  LINE_ASSERT_OK(WriteSync(store(), [&](Tx& tx) -> Status {
+    evals.clear();
+    LINE_RETURN_IF_ERROR(tx.InsertWorker(MakeWorker("p", "roomy", 10)));
+    LINE_RETURN_IF_ERROR(tx.InsertWorker(MakeWorker("p", "full", 3)));
+    Worker draining = MakeWorker("p", "draining", 10);
+    draining.draining = true;
+    LINE_RETURN_IF_ERROR(tx.InsertWorker(draining));
+    for (const char* id : {"e1", "e2", "e3", "e4", "gone"}) {
+      Eval eval = MakeEval("p", id, 2);
+      LINE_RETURN_IF_ERROR(tx.InsertEval(eval));
+      evals.push_back(eval);
+    }
+    // "gone" is no longer pending when the round commits (another node placed it).
+    Eval taken = evals.back();
+    taken.state = EvalState::kPlaced;
+    taken.alloc_id = "other";
+    taken.worker_id = "roomy";
+    LINE_ASSIGN_OR_RETURN(bool moved, tx.UpdateEval(taken, EvalState::kPending));
+    return moved ? Status::Ok() : Status::Internal("setup");
+  }));
+  auto placement = [&](int i, const char* worker) {
+    Placement p;
+    p.pending = evals[static_cast<size_t>(i)];
+    p.alloc = MakeAlloc("p", "a-" + p.pending.eval_id, worker, p.pending.eval_id, 2);
+    p.alloc.state = AllocState::kLive;
+    p.alloc.attempt = p.pending.attempt;
+    p.alloc.locality = i % 2 == 0;
+    return p;
+  };
+  // e1, e2 fit on roomy; e3 and e4 (4 in all) do not both fit on full (3); e4 on draining
+  // would never fit; "gone" was taken.
+  std::vector<Placement> placements = {placement(0, "roomy"), placement(1, "roomy"),
+                                        placement(2, "full"), placement(3, "draining"),
+                                        placement(4, "roomy")};
+  std::vector<Placement> second = {placement(3, "full"), placement(2, "full")};
+  std::vector<bool> done, done_second;
+  LINE_ASSERT_OK(WriteSync(store(), [&](Tx& tx) -> Status {
+    LINE_ASSIGN_OR_RETURN(done, tx.PlaceEvals(placements, kNow));
+    return Status::Ok();
+  }));
+  ASSERT_EQ(done.size(), placements.size());
+  EXPECT_TRUE(done[0]);
+  EXPECT_TRUE(done[1]);
+  EXPECT_TRUE(done[2]) << "2 of full's 3";
+  EXPECT_FALSE(done[3]) << "draining takes nothing";
+  EXPECT_FALSE(done[4]) << "no longer pending";
+  // Two more on full (2 + 2 > the 1 left): at least the one that cannot fit is refused.
+  LINE_ASSERT_OK(WriteSync(store(), [&](Tx& tx) -> Status {
+    LINE_ASSIGN_OR_RETURN(done_second, tx.PlaceEvals(second, kNow));
+    return Status::Ok();
+  }));
+  ASSERT_EQ(done_second.size(), 2u);
+  EXPECT_FALSE(done_second[0]) << "e4 (2) does not fit in the 1 left";
+  EXPECT_FALSE(done_second[1]) << "e3 is placed already";
+
+  auto worker_free = [&](const char* id) {
+    return ReadValue(store(), [&](Tx& tx) { return tx.GetWorker("p", id); })->free;
+  };
+  EXPECT_EQ(worker_free("roomy"), 6);
+  EXPECT_EQ(worker_free("full"), 1);
+  EXPECT_EQ(worker_free("draining"), 10);
+  for (size_t i = 0; i < placements.size(); ++i) {
+    const Placement& p = placements[i];
+    std::optional<Eval> eval =
+        ReadValue(store(), [&](Tx& tx) { return tx.GetEval("p", p.pending.eval_id); });
+    std::optional<Alloc> alloc =
+        ReadValue(store(), [&](Tx& tx) { return tx.GetAlloc("p", p.alloc.alloc_id); });
+    ASSERT_TRUE(eval.has_value());
+    if (done[i]) {
+      EXPECT_EQ(eval->state, EvalState::kPlaced) << p.pending.eval_id;
+      EXPECT_EQ(eval->alloc_id, p.alloc.alloc_id);
+      EXPECT_EQ(eval->worker_id, p.alloc.worker_id);
+      ASSERT_TRUE(alloc.has_value()) << p.pending.eval_id;
+      EXPECT_EQ(alloc->state, AllocState::kLive);
+      EXPECT_EQ(alloc->size, 2);
+      EXPECT_EQ(alloc->locality, p.alloc.locality);
+      EXPECT_EQ(alloc->seq, p.alloc.seq) << "seq is reported back";
+      EXPECT_GT(alloc->seq, 0);
+    } else {
+      EXPECT_FALSE(alloc.has_value()) << p.pending.eval_id;
+    }
+  }
+  std::optional<Eval> e4 = ReadValue(store(), [&](Tx& tx) { return tx.GetEval("p", "e4"); });
+  EXPECT_EQ(e4->state, EvalState::kPending) << "refused twice, still exactly as it was";
+  EXPECT_EQ(e4->alloc_id, "");
+  EXPECT_EQ(e4->worker_id, "");
+  std::optional<Eval> gone = ReadValue(store(), [&](Tx& tx) { return tx.GetEval("p", "gone"); });
+  EXPECT_EQ(gone->alloc_id, "other") << "another node's placement is left alone";
+}
+
 TEST_P(StoreConformanceTest, ReleaseCapacityIsConditional) {
   Worker worker = MakeWorker("p", "w", 10);
   worker.free = 4;

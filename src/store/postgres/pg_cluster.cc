@@ -10,6 +10,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "store/postgres/lease_plan.h"
+#include "store/postgres/pg_arrays.h"
 
 namespace line {
 
@@ -22,31 +23,10 @@ constexpr int64_t kSoonestTickMs = 50;  // "tick soon" never ticks more often th
 constexpr size_t kNotifyChunk = 500;    // payloads per NOTIFY statement
 constexpr size_t kMaxPayload = 7900;    // PostgreSQL refuses NOTIFY payloads of 8000 bytes
 
-// '{"a","b\"c"}': a text[] literal, whatever the payloads hold.
-std::string TextArray(std::vector<std::string>::const_iterator begin,
-                      std::vector<std::string>::const_iterator end) {
-  std::string out = "{";
-  for (auto it = begin; it != end; ++it) {
-    if (it != begin) out += ',';
-    out += '"';
-    for (char c : *it) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
 std::string IntArray(const std::set<uint32_t>& keys) {
-  std::string out = "{";
-  for (uint32_t key : keys) {
-    if (out.size() > 1) out += ',';
-    out += std::to_string(static_cast<int32_t>(key));  // advisory lock keys are int4
-  }
-  out += '}';
-  return out;
+  postgres::PgArray array;
+  for (uint32_t key : keys) array.AddInt(static_cast<int32_t>(key));  // lock keys are int4
+  return array.str();
 }
 
 uint32_t Hash32(std::string_view text) {
@@ -418,13 +398,12 @@ Status PgCluster::SendOutgoing() {
   }
   for (size_t begin = 0; begin < payloads.size(); begin += kNotifyChunk) {
     size_t end = std::min(payloads.size(), begin + kNotifyChunk);
-    LINE_RETURN_IF_ERROR(
-        conn_->ExecParams("notify",
-                          "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
-                          PgParams().Add(channel_).Add(
-                              TextArray(payloads.begin() + static_cast<ptrdiff_t>(begin),
-                                        payloads.begin() + static_cast<ptrdiff_t>(end))))
-            .status());
+    postgres::PgArray chunk;
+    for (size_t i = begin; i < end; ++i) chunk.AddText(payloads[i]);
+    LINE_RETURN_IF_ERROR(conn_->ExecParams("notify",
+                                           "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                                           PgParams().Add(channel_).Add(chunk.str()))
+                             .status());
   }
   return Status::Ok();
 }

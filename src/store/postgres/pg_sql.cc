@@ -203,6 +203,38 @@ constexpr std::array<PgStatement, static_cast<size_t>(PgSql::kCount)> kStatement
      "SELECT pool_id, alloc_ttl_s FROM pools WHERE pool_id > $1 ORDER BY pool_id LIMIT $2", false},
     {PgSql::kExtendPoolAllocs, "ExtendPoolAllocs",
      "UPDATE allocs SET ttl = $2 WHERE pool_id = $1 AND state = 'live' AND ttl < $2", false},
+
+    // A round's placements in four statements (pg_tx_place.cc). Arrays are parallel, one
+    // element per placement (per worker for the claim). Every condition is the single-row
+    // statement's: UpdateEval's state check, ClaimCapacity's ttl/draining/free check.
+    {PgSql::kPlaceMoveEvals, "PlaceMoveEvals",
+     "UPDATE evals SET state = 'placed', alloc_id = p.alloc_id, worker_id = p.worker_id "
+     "FROM unnest($2::text[], $3::text[], $4::text[]) AS p(eval_id, alloc_id, worker_id) "
+     "WHERE evals.pool_id = $1 AND evals.eval_id = p.eval_id AND evals.state = 'pending' "
+     "RETURNING evals.eval_id",
+     false},
+    {PgSql::kPlaceClaimWorkers, "PlaceClaimWorkers",
+     "UPDATE workers SET free = free - c.total "
+     "FROM unnest($2::text[], $3::bigint[]) AS c(worker_id, total) "
+     "WHERE workers.pool_id = $1 AND workers.worker_id = c.worker_id AND workers.ttl > $4 "
+     "AND workers.draining = false AND workers.free >= c.total "
+     "RETURNING workers.worker_id",
+     false},
+    {PgSql::kPlaceRestoreEvals, "PlaceRestoreEvals",
+     "UPDATE evals SET state = 'pending', alloc_id = p.alloc_id, worker_id = p.worker_id "
+     "FROM unnest($2::text[], $3::text[], $4::text[]) AS p(eval_id, alloc_id, worker_id) "
+     "WHERE evals.pool_id = $1 AND evals.eval_id = p.eval_id AND evals.state = 'placed'",
+     false},
+    {PgSql::kPlaceInsertAllocs, "PlaceInsertAllocs",
+     "INSERT INTO allocs(pool_id, alloc_id, worker_id, eval_id, dataset_id, size, attempt, "
+     "locality, state, ttl, created_at, delivered_at, acked, ended_at, end_reason) "
+     "SELECT $1, a.alloc_id, a.worker_id, a.eval_id, a.dataset_id, a.size, a.attempt, "
+     "a.locality, 'live', a.ttl, a.created_at, 0, false, 0, '' "
+     "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], "
+     "$8::boolean[], $9::bigint[], $10::bigint[]) "
+     "AS a(alloc_id, worker_id, eval_id, dataset_id, size, attempt, locality, ttl, created_at) "
+     "RETURNING alloc_id, seq",
+     false},
 }};
 
 #undef LINE_POOL_COLUMNS

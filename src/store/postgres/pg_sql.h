@@ -80,6 +80,11 @@ enum class PgSql {
   kExtendReplicas,
   kPoolAllocTtls,
   kExtendPoolAllocs,
+  // Placement, set-based (Tx::PlaceEvals).
+  kPlaceMoveEvals,
+  kPlaceClaimWorkers,
+  kPlaceRestoreEvals,
+  kPlaceInsertAllocs,
   kCount,  // not a statement: the size of the table
 };
 
