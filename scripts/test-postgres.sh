@@ -4,6 +4,9 @@
 #
 #   eval "$(scripts/test-postgres.sh start)"   # sets LINE_TEST_PG and LINE_TEST_PG_DIR
 #   scripts/test-postgres.sh stop [DIR]        # DIR defaults to $LINE_TEST_PG_DIR
+#   scripts/test-postgres.sh restart [DIR]     # fast shutdown, then up again on the same port
+#   scripts/test-postgres.sh halt [DIR]        # fast shutdown, keeping the data (an outage)
+#   scripts/test-postgres.sh resume [DIR]      # up again after halt, on the same port
 #
 # PostgreSQL refuses to run as root, so as root (CI, sessions) the server runs as the
 # `postgres` system user that the Debian package creates, and owns its folder.
@@ -34,6 +37,11 @@ port_is_free() {
   ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# The server's options for folder $1 and port $2 (start and resume use the same).
+server_options() {
+  echo "-c listen_addresses=127.0.0.1 -p $2 -k $1 -c fsync=on -c max_connections=300"
+}
+
 start() {
   local bin dir port tries
   bin=$(bindir)
@@ -50,8 +58,8 @@ start() {
     port=$((20000 + RANDOM % 40000))
     port_is_free "$port" || continue
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=on -c max_connections=300" \
-      > /dev/null 2>&1; then
+      -o "$(server_options "$dir" "$port")" > /dev/null 2>&1; then
+      echo "$port" > "$dir/port"
       echo "LINE_TEST_PG=postgresql://postgres@127.0.0.1:$port/postgres"
       echo "LINE_TEST_PG_DIR=$dir"
       echo "export LINE_TEST_PG LINE_TEST_PG_DIR"
@@ -76,8 +84,51 @@ stop() {
   rm -rf "$dir"
 }
 
+# For tests of an outage. Each takes the folder a start made ($1, or LINE_TEST_PG_DIR); a fast
+# shutdown cuts every session. restart returns once the server accepts connections again, on
+# the same port with the same options; so does resume, after a halt.
+server_dir() {
+  local dir=${2:-${LINE_TEST_PG_DIR:-}}
+  [ -n "$dir" ] || die "$1: which folder? (argument or LINE_TEST_PG_DIR)"
+  case "$dir" in
+    "${TMPDIR:-/tmp}"/line-pg.*) ;;
+    *) die "$1: $dir is not a folder this script made" ;;
+  esac
+  [ -d "$dir/data" ] || die "$1: no server in $dir"
+  echo "$dir"
+}
+
+pg_ctl_or_die() {
+  local dir=$1
+  shift
+  as_owner "$(bindir)/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 "$@" > /dev/null 2>&1 ||
+    { tail -n 20 "$dir/server.log" >&2 || true; die "pg_ctl $* failed"; }
+}
+
+restart() {
+  local dir
+  dir=$(server_dir restart "${1:-}")
+  pg_ctl_or_die "$dir" -m fast restart
+}
+
+halt() {
+  local dir
+  dir=$(server_dir halt "${1:-}")
+  pg_ctl_or_die "$dir" -m fast stop
+}
+
+resume() {
+  local dir port
+  dir=$(server_dir resume "${1:-}")
+  port=$(cat "$dir/port") || die "resume: no port recorded in $dir"
+  pg_ctl_or_die "$dir" start -o "$(server_options "$dir" "$port")"
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop "${2:-}" ;;
-  *) die "usage: $0 start | stop [DIR]" ;;
+  restart) restart "${2:-}" ;;
+  halt) halt "${2:-}" ;;
+  resume) resume "${2:-}" ;;
+  *) die "usage: $0 start | stop [DIR] | restart [DIR] | halt [DIR] | resume [DIR]" ;;
 esac
