@@ -8,6 +8,20 @@
 namespace line {
 namespace {
 
+Eval NewEval(const Pool& pool, const EvalSpec& spec, TimeMs now) {
+  Eval eval;
+  eval.pool_id = pool.pool_id;
+  eval.eval_id = NewId();
+  eval.state = EvalState::kPending;
+  eval.dataset_id = spec.dataset_id;
+  eval.size = spec.size;
+  eval.payload = spec.payload;
+  eval.attempt = 1;
+  eval.idempotency_key = spec.idempotency_key;
+  eval.created_at = now;
+  return eval;
+}
+
 // Inserts one eval, or returns the id of the eval already submitted under its idempotency key.
 Result<std::string> InsertOrFind(Tx& tx, const Pool& pool, const EvalSpec& spec, TimeMs now) {
   if (!spec.idempotency_key.empty()) {
@@ -23,16 +37,7 @@ Result<std::string> InsertOrFind(Tx& tx, const Pool& pool, const EvalSpec& spec,
       return prior->eval_id;
     }
   }
-  Eval eval;
-  eval.pool_id = pool.pool_id;
-  eval.eval_id = NewId();
-  eval.state = EvalState::kPending;
-  eval.dataset_id = spec.dataset_id;
-  eval.size = spec.size;
-  eval.payload = spec.payload;
-  eval.attempt = 1;
-  eval.idempotency_key = spec.idempotency_key;
-  eval.created_at = now;
+  Eval eval = NewEval(pool, spec, now);
   LINE_RETURN_IF_ERROR(tx.InsertEval(eval));
   return eval.eval_id;
 }
@@ -60,14 +65,30 @@ void LineService::ScheduleEvals(ScheduleEvalsRequest req, Reply<ScheduleEvalsRes
         LINE_ASSIGN_OR_RETURN(Pool pool, FindActivePool(tx, req.pool_id));
         ScheduleEvalsResponse response;
         response.eval_ids.reserve(req.evals.size());
+        // Evals without a key go to the store in runs (one statement on PostgreSQL); a keyed
+        // one first flushes the run before it, so seqs keep the request's order.
+        std::vector<Eval> run;
+        auto flush = [&]() -> Status {
+          LINE_RETURN_IF_ERROR(tx.InsertEvals(run));
+          run.clear();
+          return Status::Ok();
+        };
         for (size_t i = 0; i < req.evals.size(); ++i) {
-          Result<std::string> id = InsertOrFind(tx, pool, req.evals[i], now);
+          const EvalSpec& spec = req.evals[i];
+          if (spec.idempotency_key.empty()) {
+            run.push_back(NewEval(pool, spec, now));
+            response.eval_ids.push_back(run.back().eval_id);
+            continue;
+          }
+          LINE_RETURN_IF_ERROR(flush());
+          Result<std::string> id = InsertOrFind(tx, pool, spec, now);
           if (!id.ok()) {
             return Status(id.status().code(),
                           "evals[" + std::to_string(i) + "]: " + id.status().message());
           }
           response.eval_ids.push_back(std::move(id).value());
         }
+        LINE_RETURN_IF_ERROR(flush());
         return response;
       },
       std::move(reply),

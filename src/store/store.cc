@@ -15,6 +15,11 @@ Status WriteSync(Store& store, TxBody body) {
 
 namespace line {
 
+Status Tx::InsertEvals(std::vector<Eval>& evals) {
+  for (Eval& eval : evals) LINE_RETURN_IF_ERROR(InsertEval(eval));
+  return Status::Ok();
+}
+
 Result<std::vector<bool>> Tx::PlaceEvals(std::vector<Placement>& placements, TimeMs now) {
   std::vector<bool> committed(placements.size(), false);
   for (size_t i = 0; i < placements.size(); ++i) {

@@ -100,6 +100,10 @@ class Tx {
   // --- Evals ---
   // Assigns eval.seq (increasing with insertion order across the store).
   virtual Status InsertEval(Eval& eval) = 0;
+  // InsertEval for each, in order (seqs increase along the vector). The default inserts one
+  // by one; PostgreSQL overrides it with one statement. For new evals without an
+  // idempotency key (those with one are looked up first, one by one).
+  virtual Status InsertEvals(std::vector<Eval>& evals);
   virtual Result<std::optional<Eval>> GetEval(std::string_view pool_id,
                                               std::string_view eval_id) = 0;
   virtual Result<std::optional<Eval>> FindEvalByKey(std::string_view pool_id,

@@ -368,6 +368,36 @@ TEST_P(StoreConformanceTest, ClaimCapacityIsConditional) {
   EXPECT_FALSE(claim("missing", 1));
 }
 
+TEST_P(StoreConformanceTest, InsertEvalsKeepsTheOrderAndEveryField) {
+  std::vector<Eval> evals;
+  for (const char* id : {"z", "a", "m"}) {  // ids out of order: seq follows the vector
+    Eval eval = MakeEval("p", id, 3);
+    eval.state = EvalState::kPending;
+    eval.attempt = 1;
+    eval.payload = R"({"quote":"\"","slash":"\\","brace":"{,}"})";
+    evals.push_back(eval);
+  }
+  LINE_ASSERT_OK(WriteSync(store(), [&](Tx& tx) { return tx.InsertEvals(evals); }));
+  EXPECT_GT(evals[0].seq, 0);
+  EXPECT_LT(evals[0].seq, evals[1].seq);
+  EXPECT_LT(evals[1].seq, evals[2].seq);
+  std::vector<Eval> pending =
+      ReadValue(store(), [](Tx& tx) { return tx.PendingEvals("p", 10, 0, 10); });
+  ASSERT_EQ(pending.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(pending[i].eval_id, evals[i].eval_id);
+    EXPECT_EQ(pending[i].seq, evals[i].seq);
+    EXPECT_EQ(pending[i].payload, evals[i].payload) << "any text survives the array literal";
+    EXPECT_EQ(pending[i].dataset_id, evals[i].dataset_id);
+    EXPECT_EQ(pending[i].size, 3);
+    EXPECT_EQ(pending[i].attempt, 1);
+    EXPECT_EQ(pending[i].created_at, kNow);
+    EXPECT_FALSE(pending[i].exit_code.has_value());
+  }
+  std::vector<Eval> none;
+  LINE_EXPECT_OK(WriteSync(store(), [&](Tx& tx) { return tx.InsertEvals(none); }));
+}
+
 // PlaceEvals: each placement moves its eval, claims its worker and inserts its alloc, or
 // changes nothing. (PostgreSQL does it set-based, SQLite row by row: same contract.)
 TEST_P(StoreConformanceTest, PlaceEvalsCommitsWholePlacementsOnly) {

@@ -235,6 +235,17 @@ constexpr std::array<PgStatement, static_cast<size_t>(PgSql::kCount)> kStatement
      "AS a(alloc_id, worker_id, eval_id, dataset_id, size, attempt, locality, ttl, created_at) "
      "RETURNING alloc_id, seq",
      false},
+    // New evals without an idempotency key, many at once (Tx::InsertEvals). WITH ORDINALITY
+    // and ORDER BY make the identity column follow the request's order.
+    {PgSql::kInsertEvals, "InsertEvals",
+     "INSERT INTO evals(pool_id, eval_id, state, dataset_id, size, payload, attempt, alloc_id, "
+     "worker_id, exit_code, result, idempotency_key, dead_reason, created_at) "
+     "SELECT $1, e.eval_id, 'pending', e.dataset_id, e.size, e.payload, e.attempt, '', '', "
+     "NULL, '', NULL, '', e.created_at "
+     "FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[]) "
+     "WITH ORDINALITY AS e(eval_id, dataset_id, size, payload, attempt, created_at, n) "
+     "ORDER BY e.n RETURNING eval_id, seq",
+     false},
 }};
 
 #undef LINE_POOL_COLUMNS

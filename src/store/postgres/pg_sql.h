@@ -85,6 +85,7 @@ enum class PgSql {
   kPlaceClaimWorkers,
   kPlaceRestoreEvals,
   kPlaceInsertAllocs,
+  kInsertEvals,
   kCount,  // not a statement: the size of the table
 };
 

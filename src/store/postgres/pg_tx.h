@@ -95,6 +95,7 @@ class PostgresTx final : public Tx {
 
   // Four statements for the whole round instead of three per placement (pg_tx_place.cc).
   Result<std::vector<bool>> PlaceEvals(std::vector<Placement>& placements, TimeMs now) override;
+  Status InsertEvals(std::vector<Eval>& evals) override;
 
  private:
   // kInternal naming `primitive` when this Tx belongs to a read transaction.

@@ -126,3 +126,47 @@ Result<std::vector<bool>> PostgresTx::PlaceEvals(std::vector<Placement>& placeme
 }
 
 }  // namespace line::postgres
+
+namespace line::postgres {
+
+Status PostgresTx::InsertEvals(std::vector<Eval>& evals) {
+  LINE_RETURN_IF_ERROR(CheckWritable("InsertEvals"));
+  if (evals.empty()) return Status::Ok();
+  const std::string& pool_id = evals.front().pool_id;
+  PgArray ids, datasets, sizes, payloads, attempts, created;
+  std::map<std::string, size_t> index_of;
+  for (size_t i = 0; i < evals.size(); ++i) {
+    const Eval& e = evals[i];
+    // The statement writes fresh pending evals; anything else is a caller's bug.
+    if (e.pool_id != pool_id || e.state != EvalState::kPending || !e.idempotency_key.empty() ||
+        !e.alloc_id.empty() || !e.worker_id.empty() || e.exit_code.has_value() ||
+        !e.result.empty() || !e.dead_reason.empty()) {
+      return Status::Internal("InsertEvals: eval " + e.eval_id + " is not a fresh pending eval");
+    }
+    ids.AddText(e.eval_id);
+    datasets.AddText(e.dataset_id);
+    sizes.AddInt(e.size);
+    payloads.AddText(e.payload);
+    attempts.AddInt(e.attempt);
+    created.AddInt(e.created_at);
+    index_of[e.eval_id] = i;
+  }
+  LINE_ASSIGN_OR_RETURN(PgResult rows, conn_.Run(PgSql::kInsertEvals, PgParams()
+                                                                        .Add(pool_id)
+                                                                        .Add(ids.str())
+                                                                        .Add(datasets.str())
+                                                                        .Add(sizes.str())
+                                                                        .Add(payloads.str())
+                                                                        .Add(attempts.str())
+                                                                        .Add(created.str())));
+  if (static_cast<size_t>(rows.rows()) != evals.size()) {
+    return Status::Internal("InsertEvals: inserted " + std::to_string(rows.rows()) + " of " +
+                            std::to_string(evals.size()));
+  }
+  for (int row = 0; row < rows.rows(); ++row) {
+    evals[index_of.at(rows.Text(row, 0))].seq = rows.Int(row, 1);
+  }
+  return Status::Ok();
+}
+
+}  // namespace line::postgres
