@@ -7,6 +7,8 @@
 //             [--store URL]   (e.g. postgresql://postgres@127.0.0.1:PORT/postgres)
 //             [--nodes N]     (N lined on the one --store, PostgreSQL only; connection c
 //                              talks to node c % N)
+//             [--drain-seconds S]  (give up waiting for placement after S s, default 600)
+//             [--json]        (one machine-readable line last, for scripts/bench.sh)
 //
 // PATH defaults to ../lined next to this binary (the layout of a CMake build directory); use a
 // Release build of lined, the numbers of a sanitizer build say nothing.
@@ -16,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -26,8 +29,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "testing/http_client.h"
 #include "testing/lined_process.h"
@@ -47,6 +48,8 @@ struct Flags {
   int batch = 1000;
   std::string store;  // a LINE_STORE URL; empty = SQLite in a temporary folder
   int nodes = 1;      // lined processes sharing --store
+  double drain_seconds = 600;
+  bool json = false;
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -58,6 +61,10 @@ Flags ParseFlags(int argc, char** argv) {
   Flags flags;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
+    if (arg == "--json") {
+      flags.json = true;
+      continue;
+    }
     if (i + 1 >= argc) Die("missing value after " + arg);
     std::string value = argv[++i];
     if (arg == "--lined") {
@@ -74,10 +81,12 @@ Flags ParseFlags(int argc, char** argv) {
       flags.nodes = std::atoi(value.c_str());
     } else if (arg == "--store") {
       flags.store = value;
+    } else if (arg == "--drain-seconds") {
+      flags.drain_seconds = std::atof(value.c_str());
     } else {
       Die("unknown flag " + arg +
           " (usage: e2e_bench [--lined PATH] [--seconds N] [--connections C] [--workers W] "
-          "[--batch B] [--store URL] [--nodes N])");
+          "[--batch B] [--store URL] [--nodes N] [--drain-seconds S] [--json])");
     }
   }
   if (flags.lined.empty()) {
@@ -86,8 +95,9 @@ Flags ParseFlags(int argc, char** argv) {
                       .string();
   }
   if (flags.seconds <= 0 || flags.connections < 1 || flags.workers < 1 || flags.batch < 1 ||
-      flags.batch > 10000) {
-    Die("--seconds > 0, --connections >= 1, --workers >= 1, --batch 1..10000");
+      flags.batch > 10000 || flags.drain_seconds < 0) {
+    Die("--seconds > 0, --connections >= 1, --workers >= 1, --batch 1..10000, "
+        "--drain-seconds >= 0");
   }
   return flags;
 }
@@ -180,9 +190,10 @@ int main(int argc, char** argv) {
     submitters.emplace_back([&, c] {
       json::array evals;
       for (int i = 0; i < flags.batch; ++i) {
-        evals.push_back(json::object{{"dataset_id", std::string("d").append(std::to_string((c * 7 + i) % kDatasets))},
-                                     {"size", 1},
-                                     {"payload", {{"n", i}}}});
+        evals.push_back(json::object{
+            {"dataset_id", std::string("d").append(std::to_string((c * 7 + i) % kDatasets))},
+            {"size", 1},
+            {"payload", {{"n", i}}}});
       }
       std::string body = json::serialize(json::object{{"pool_id", pool_id}, {"evals", evals}});
       HttpClient client("127.0.0.1", port_of(c), std::chrono::seconds(120));
@@ -210,12 +221,22 @@ int main(int argc, char** argv) {
   // Placement finishes when nothing is pending and every accepted eval holds a live alloc.
   json::object pool;
   Clock::time_point placed_by;
-  Clock::time_point give_up = Clock::now() + std::chrono::minutes(10);
+  Clock::time_point give_up =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(flags.drain_seconds));
+  bool drained = false;
   while (true) {
     pool = CallOrDie(admin, "/DescribePool", {{"pool_id", pool_id}});
     placed_by = Clock::now();
-    if (Counter(pool, "pending_evals") == 0 && Counter(pool, "live_allocs") == accepted) break;
-    if (placed_by > give_up) Die("evals still pending after 10 minutes: " + json::serialize(pool));
+    if (Counter(pool, "pending_evals") == 0 && Counter(pool, "live_allocs") == accepted) {
+      drained = true;
+      break;
+    }
+    if (placed_by > give_up) {
+      std::cerr << "e2e_bench: evals still pending after " << flags.drain_seconds
+                << " s: " << json::serialize(pool) << "\n";
+      break;
+    }
     // DescribePool counts the pool's evals (O(evals)): poll gently so the probe does not
     // take the cores it is measuring. The figure is then late by at most 100 ms.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -224,20 +245,45 @@ int main(int argc, char** argv) {
   double submit_s = std::chrono::duration<double>(submitted - start).count();
   double place_s = std::chrono::duration<double>(placed_by - start).count();
   int64_t total = accepted.load();
+  // Undrained: the rate of what was placed by the time it gave up.
+  int64_t placed = drained ? total : Counter(pool, "live_allocs");
+  double accepted_per_s = static_cast<double>(total) / submit_s;
+  double placed_per_s = static_cast<double>(placed) / place_s;
+  double p50 = Percentile(latencies_ms, 0.5);
+  double p99 = Percentile(latencies_ms, 0.99);
   std::printf(
       "e2e_bench: %d node(s), %d workers, %d connections, batches of %d, %.1f s: %lld evals "
-      "accepted = "
-      "%.0f evals/s accepted (ScheduleEvals p50 %.1f ms, p99 %.1f ms); %lld placed at submit "
-      "end, all placed after %.2f s = %.0f evals/s placed\n",
-      flags.nodes, flags.workers, flags.connections, flags.batch, submit_s, static_cast<long long>(total),
-      static_cast<double>(total) / submit_s, Percentile(latencies_ms, 0.5),
-      Percentile(latencies_ms, 0.99), static_cast<long long>(Counter(at_submit_end, "live_allocs")),
-      place_s, static_cast<double>(total) / place_s);
+      "accepted = %.0f evals/s accepted (ScheduleEvals p50 %.1f ms, p99 %.1f ms); %lld placed "
+      "at submit end, %s %.2f s = %.0f evals/s placed\n",
+      flags.nodes, flags.workers, flags.connections, flags.batch, submit_s,
+      static_cast<long long>(total), accepted_per_s, p50, p99,
+      static_cast<long long>(Counter(at_submit_end, "live_allocs")),
+      drained ? "all placed after" : "NOT all placed after", place_s, placed_per_s);
+  if (flags.json) {
+    json::object summary{
+        {"bench", "e2e_bench"},
+        {"store", flags.store.empty() || flags.store.starts_with("sqlite")
+                      ? "sqlite"
+                      : (flags.store.starts_with("postgres") ? "postgresql" : "other")},
+        {"nodes", flags.nodes},
+        {"workers", flags.workers},
+        {"connections", flags.connections},
+        {"batch", flags.batch},
+        {"seconds", submit_s},
+        {"evals_accepted", total},
+        {"evals_accepted_per_s", accepted_per_s},
+        {"evals_placed", placed},
+        {"evals_placed_per_s", placed_per_s},
+        {"placed_seconds", place_s},
+        {"drained", drained},
+        {"latency_ms", {{"p50", p50}, {"p99", p99}}}};
+    std::printf("%s\n", json::serialize(summary).c_str());
+  }
 
   for (auto& node : nodes) {
     int exit_code = node->Terminate();
     if (exit_code != 0)
       Die("lined exited with " + std::to_string(exit_code) + ":\n" + node->LogTail());
   }
-  return 0;
+  return drained ? 0 : 2;
 }
