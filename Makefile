@@ -35,12 +35,13 @@ test: build-test
 	  cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS); \
 	fi
 
-# Release build; the placement microbenchmark, then evals/s through a real lined.
+# Release build with the benchmarks, then every figure of the throughput issue on the embedded
+# store and on PostgreSQL (LINE_TEST_PG, or a throwaway server as for `make test`), and one
+# table against the targets (scripts/bench.sh, about four minutes; docs/performance.md).
 bench: release
 	@cmake -S . -B $(RELEASE_DIR) -DLINE_BUILD_BENCH=ON > /dev/null
 	@cmake --build $(RELEASE_DIR) -j $(JOBS)
-	./$(RELEASE_DIR)/bench/placement_bench --benchmark_filter=BM_Place --benchmark_min_time=0.5
-	./$(RELEASE_DIR)/bench/e2e_bench --lined $(RELEASE_DIR)/lined --seconds 10 --connections 4
+	@./scripts/bench.sh $(RELEASE_DIR)
 
 clean:
 	rm -rf build
