@@ -113,7 +113,12 @@ Status Scheduler::RunRound(const std::string& pool_id, RoundOutcome* outcome) {
   TimeMs now = clock_->NowMs();
   // The round runs as a write body, in the store's write order: that is what keeps the cached
   // snapshot exact (snapshot_cache.h).
+  bool ran = false;
   Status status = WriteSync(*store_, [&](Tx& tx) -> Status {
+    // Run again after the store rolled the group back: the snapshot was charged with a plan
+    // that never committed.
+    if (ran) cache_->Invalidate(pool_id);
+    ran = true;
     *outcome = RoundOutcome();
     return Round(tx, pool_id, now, *outcome);
   });

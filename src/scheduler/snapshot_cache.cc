@@ -93,19 +93,34 @@ size_t SnapshotCache::size() const {
 namespace line {
 
 void WriteTracked(Store& store, SnapshotCache& cache, TrackedTxBody body, TxDone done) {
-  auto deltas = std::make_shared<CapacityDeltas>();
+  struct Run {
+    CapacityDeltas deltas;
+    bool applied = false;  // a run of the body applied its deltas to the cache
+  };
+  auto run = std::make_shared<Run>();
   store.Write(
-      [&cache, deltas, body = std::move(body)](Tx& tx) -> Status {
-        deltas->clear();
-        Status status = body(tx, *deltas);
-        if (status.ok()) cache.Apply(*deltas);
+      [&cache, run, body = std::move(body)](Tx& tx) -> Status {
+        // Run again (the store rolled the group back after a lost race): what the earlier run
+        // applied never happened, so its pools and this run's are rebuilt, not adjusted.
+        const bool again = run->applied;
+        if (again) cache.InvalidateTouched(run->deltas);
+        run->deltas.clear();
+        Status status = body(tx, run->deltas);
+        if (status.ok()) {
+          if (again) {
+            cache.InvalidateTouched(run->deltas);
+          } else {
+            cache.Apply(run->deltas);
+          }
+          run->applied = true;
+        }
         return status;
       },
-      [&cache, deltas, done = std::move(done)](Status status) {
+      [&cache, run, done = std::move(done)](Status status) {
         if (!status.ok()) {
-          cache.InvalidateTouched(*deltas);
+          cache.InvalidateTouched(run->deltas);
         } else {
-          cache.Committed(*deltas);
+          cache.Committed(run->deltas);
         }
         done(std::move(status));
       });

@@ -44,6 +44,7 @@ WriterStats GroupCommitWriter::Stats() const {
   stats.commits = commits_.load();
   stats.bodies = bodies_.load();
   stats.failed_commits = failed_commits_.load();
+  stats.retried_groups = retried_groups_.load();
   return stats;
 }
 
@@ -64,25 +65,22 @@ void GroupCommitWriter::Loop() {
   }
 }
 
-Status GroupCommitWriter::RunInSavepoint(const TxBody& body, Status& fatal) {
+Status GroupCommitWriter::RunInSavepoint(const TxBody& body, Status& fatal, bool& lost_race) {
   fatal = steps_->Savepoint();
   if (!fatal.ok()) return fatal;
   Status status;
-  for (int attempt = 1; attempt <= kBodyAttempts; ++attempt) {
-    // A throwing body must not take the writer thread (and every queued write) down with it.
-    try {
-      status = steps_->RunBody(body);
-    } catch (const std::exception& e) {
-      status = Status::Internal(std::string("transaction body threw: ") + e.what());
-    } catch (...) {
-      status = Status::Internal("transaction body threw a non-standard exception");
-    }
-    if (status.ok()) break;
-    const bool again = attempt < kBodyAttempts && steps_->BodyMayRunAgain();
-    // ROLLBACK TO undoes the body and frees the locks it took, so the other writer proceeds.
+  // A throwing body must not take the writer thread (and every queued write) down with it.
+  try {
+    status = steps_->RunBody(body);
+  } catch (const std::exception& e) {
+    status = Status::Internal(std::string("transaction body threw: ") + e.what());
+  } catch (...) {
+    status = Status::Internal("transaction body threw a non-standard exception");
+  }
+  if (!status.ok()) {
+    lost_race = steps_->BodyMayRunAgain();
     fatal = steps_->RollbackToSavepoint();
     if (!fatal.ok()) return status;
-    if (!again) break;
   }
   // RELEASE after ROLLBACK TO too: ROLLBACK TO keeps the savepoint on the stack.
   fatal = steps_->ReleaseSavepoint();
@@ -91,20 +89,37 @@ Status GroupCommitWriter::RunInSavepoint(const TxBody& body, Status& fatal) {
 
 void GroupCommitWriter::CommitGroup(std::vector<Request>& group) {
   std::vector<Status> outcomes(group.size());
-  Status fatal = steps_->Begin();
-  size_t ran = 0;
-  if (fatal.ok()) {
-    for (; ran < group.size(); ++ran) {
-      outcomes[ran] = RunInSavepoint(group[ran].body, fatal);
-      if (!fatal.ok()) {
-        ++ran;
-        break;
+  Status fatal;
+  for (int attempt = 1; attempt <= kGroupAttempts; ++attempt) {
+    fatal = steps_->Begin();
+    size_t ran = 0;
+    bool lost_race = false;
+    if (fatal.ok()) {
+      for (; ran < group.size(); ++ran) {
+        bool lost = false;
+        outcomes[ran] = RunInSavepoint(group[ran].body, fatal, lost);
+        // On the last attempt a loser just fails alone; the others still run and commit.
+        lost_race = lost && attempt < kGroupAttempts;
+        if (!fatal.ok() || lost_race) {
+          ++ran;
+          break;
+        }
       }
     }
+    bodies_ += static_cast<int64_t>(ran);
+    if (fatal.ok() && lost_race) {
+      // A body lost a deadlock (or serialization) race with another node's transaction. The
+      // cycle may run through locks that earlier bodies of this group hold, so only rolling
+      // back the whole group breaks it: the other transaction proceeds, and every body of
+      // the group runs again from the start in a new one.
+      ++retried_groups_;
+      steps_->Abandon();
+      continue;
+    }
+    // done is told only after the commit is durable.
+    if (fatal.ok()) fatal = steps_->Commit();
+    break;
   }
-  // done is told only after the commit is durable.
-  if (fatal.ok()) fatal = steps_->Commit();
-  bodies_ += static_cast<int64_t>(ran);
   if (fatal.ok()) {
     ++commits_;
   } else {

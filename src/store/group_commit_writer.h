@@ -33,8 +33,9 @@ class GroupCommitSteps {
   virtual Status RunBody(const TxBody& body) = 0;
   virtual Status RollbackToSavepoint() = 0;
   // After a failed body: whether it lost a race with another writer of the same database
-  // (PostgreSQL's deadlock or serialization failure, when several nodes write at once) and
-  // may simply run again from its savepoint. Bodies are written to be re-runnable.
+  // (PostgreSQL's deadlock or serialization failure, when several nodes write at once), so
+  // that the whole group should run again in a new transaction. Bodies are written to be
+  // re-runnable (a body may run more than once before its single done).
   virtual bool BodyMayRunAgain() { return false; }
   virtual Status ReleaseSavepoint() = 0;
   // Returns once the group is durable.
@@ -47,6 +48,7 @@ struct WriterStats {
   int64_t commits = 0;         // transactions committed (each one durable commit)
   int64_t bodies = 0;          // bodies run, whatever their outcome
   int64_t failed_commits = 0;  // groups whose BEGIN, savepoints or COMMIT failed
+  int64_t retried_groups = 0;  // groups rolled back and run again after losing a race
 };
 
 class GroupCommitWriter {
@@ -74,13 +76,14 @@ class GroupCommitWriter {
     TxBody body;
     TxDone done;
   };
-  static constexpr int kBodyAttempts = 4;
+  // Runs of a group whose bodies keep losing races before the loser's error is reported.
+  static constexpr int kGroupAttempts = 4;
   void Loop();
   void CommitGroup(std::vector<Request>& group);
-  // Runs one body inside its savepoint (again, up to kBodyAttempts times in all, while the
-  // steps say it lost a race). Returns the body's status; sets `fatal` when the savepoint
-  // machinery itself failed and the whole group is lost.
-  Status RunInSavepoint(const TxBody& body, Status& fatal);
+  // Runs one body inside its savepoint. Returns the body's status; sets `fatal` when the
+  // savepoint machinery itself failed and the whole group is lost, and `lost_race` when the
+  // body lost a race with another node's transaction (the group runs again).
+  Status RunInSavepoint(const TxBody& body, Status& fatal, bool& lost_race);
 
   // Constant after construction; used only by the writer thread.
   const std::unique_ptr<GroupCommitSteps> steps_;
@@ -97,6 +100,7 @@ class GroupCommitWriter {
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> bodies_{0};
   std::atomic<int64_t> failed_commits_{0};
+  std::atomic<int64_t> retried_groups_{0};
 };
 
 }  // namespace line

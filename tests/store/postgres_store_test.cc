@@ -490,5 +490,54 @@ TEST(PostgresStoreTest, ABodyThatLosesADeadlockToAnotherNodeRunsAgain) {
   }
 }
 
+// The cycle runs through a lock an *earlier* body of the same group holds: rolling back only
+// the losing body cannot break it, so the whole group runs again in a new transaction.
+TEST(PostgresStoreTest, ADeadlockThroughAnEarlierBodyOfTheGroupRerunsTheWholeGroup) {
+  ScopedSchema schema;
+  ASSERT_TRUE(schema.ok());
+  std::unique_ptr<PostgresStore> a = MustOpen(schema);
+  std::unique_ptr<PostgresStore> b = MustOpen(schema);
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  LINE_ASSERT_OK(WriteSync(*a, [](Tx& tx) -> Status {
+    LINE_RETURN_IF_ERROR(tx.InsertWorker(MakeWorker("p", "w1", 10)));
+    return tx.InsertWorker(MakeWorker("p", "w2", 10));
+  }));
+  std::atomic<bool> a_holds_w1{false}, b_holds_w2{false}, queued{false};
+  auto wait_for = [](const std::atomic<bool>& flag) {
+    for (int i = 0; i < 500 && !flag.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
+  auto claim = [](Tx& tx, const char* worker) -> Status {
+    LINE_ASSIGN_OR_RETURN(bool claimed, tx.ClaimCapacity("p", worker, 1, kNow));
+    return claimed ? Status::Ok() : Status::Internal(std::string("claim refused: ") + worker);
+  };
+  DoneCounter done_a;
+  // Holds A's writer until both bodies below are queued, so they share the next group.
+  a->Write([&](Tx&) -> Status { wait_for(queued); return Status::Ok(); }, done_a.Callback());
+  a->Write([&](Tx& tx) -> Status {
+    LINE_RETURN_IF_ERROR(claim(tx, "w1"));
+    a_holds_w1 = true;
+    wait_for(b_holds_w2);
+    return Status::Ok();
+  }, done_a.Callback());
+  a->Write([&](Tx& tx) { return claim(tx, "w2"); }, done_a.Callback());
+  queued = true;
+  Status status_b = WriteSync(*b, [&](Tx& tx) -> Status {
+    LINE_RETURN_IF_ERROR(claim(tx, "w2"));
+    b_holds_w2 = true;
+    wait_for(a_holds_w1);
+    return claim(tx, "w1");
+  });
+  done_a.WaitFor(3);
+  LINE_EXPECT_OK(status_b);
+  EXPECT_EQ(done_a.ok(), 3) << ::testing::PrintToString(done_a.failures());
+  for (const char* worker : {"w1", "w2"}) {
+    std::optional<Worker> w = ReadValue(*a, [&](Tx& tx) { return tx.GetWorker("p", worker); });
+    ASSERT_TRUE(w.has_value());
+    EXPECT_EQ(w->free, 8) << worker << ": A's claim and B's, once each";
+  }
+}
+
 }  // namespace
 }  // namespace line::testing_store

@@ -60,39 +60,6 @@ class WriterGate {
   std::promise<Status> done_;
 };
 
-// Counts done callbacks and lets the test wait for a number of them.
-class DoneCounter {
- public:
-  TxDone Callback() {
-    return [this](Status s) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (s.ok()) {
-        ++ok_;
-      } else {
-        failures_.push_back(s.ToString());
-      }
-      changed_.notify_all();
-    };
-  }
-  void WaitFor(int total) {
-    std::unique_lock<std::mutex> lock(mu_);
-    changed_.wait(lock, [&] { return ok_ + static_cast<int>(failures_.size()) >= total; });
-  }
-  int ok() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return ok_;
-  }
-  std::vector<std::string> failures() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return failures_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable changed_;
-  int ok_ = 0;
-  std::vector<std::string> failures_;
-};
 
 // --- Pools ---
 
