@@ -262,11 +262,14 @@ void ClusterWorker::RunReceiver() {
       }
       Clock::time_point now = Clock::now();
       if (auto first = first_delivered_.find(alloc_id); first != first_delivered_.end()) {
-        auto after = std::chrono::duration_cast<std::chrono::milliseconds>(now - first->second);
+        auto after =
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - first->second.first);
         std::string state = completed_allocs_.count(alloc_id) > 0 ? "its completion answered 200"
                             : running_.count(alloc_id) > 0        ? "running"
                                                                   : "being completed";
-        std::string what = alloc_id + " after " + std::to_string(after.count()) + " ms, " + state;
+        std::string what = alloc_id + " after " + std::to_string(after.count()) + " ms (port " +
+                           std::to_string(first->second.second) + ", then port " +
+                           std::to_string(client.port()) + "), " + state;
         report_.redeliveries.push_back(what);
         // Some slack for the clocks of two processes; an ack renews the timeout, so later
         // redeliveries of an acknowledged alloc are not caught here.
@@ -276,7 +279,7 @@ void ClusterWorker::RunReceiver() {
         }
         continue;
       }
-      first_delivered_.emplace(alloc_id, now);
+      first_delivered_.emplace(alloc_id, std::make_pair(now, client.port()));
       Running run;
       run.eval_id = StrOf(alloc, "eval_id");
       run.worker_id = id;

@@ -108,8 +108,8 @@ class ClusterWorker {
   bool reregister_ = false;                 // the receiver saw WorkerNotFound; guarded by mu_
   std::map<std::string, Running> running_;  // by alloc_id; guarded by mu_
   int64_t running_size_ = 0;                // guarded by mu_
-  // When each alloc was first delivered; guarded by mu_.
-  std::map<std::string, std::chrono::steady_clock::time_point> first_delivered_;
+  // When and by which node's port each alloc was first delivered; guarded by mu_.
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, int>> first_delivered_;
   std::set<std::string> completed_allocs_;  // completion answered 200; guarded by mu_
   ClusterWorkerReport report_;              // guarded by mu_
 
