@@ -31,7 +31,7 @@ int DescribePool(const Invocation& inv, Context& ctx) {
   std::vector<std::pair<std::string, std::string>> fields;
   for (const char* key :
        {"pool_id", "placement", "max_retry", "alloc_ttl", "disbanded", "workers", "capacity",
-        "free", "pending_evals", "blocked_evals", "live_allocs", "dead_letters"}) {
+        "free", "pending_evals", "blocked_evals", "live_allocs", "dead_letters", "owner"}) {
     fields.emplace_back(key, Text(answer, key));
   }
   PrintFields(ctx.out, fields);
@@ -55,11 +55,12 @@ int ListPools(const Invocation& inv, Context& ctx) {
     return kExitOk;
   }
   Table table(
-      {"POOL", "PLACEMENT", "MAX RETRY", "ALLOC TTL", "DISBANDED", "WORKERS", "CAPACITY", "FREE"});
+      {"POOL", "PLACEMENT", "MAX RETRY", "ALLOC TTL", "DISBANDED", "WORKERS", "CAPACITY", "FREE",
+       "OWNER"});
   for (const json::object& pool : Items(answer, "pools")) {
     table.AddRow({Text(pool, "pool_id"), Text(pool, "placement"), Text(pool, "max_retry"),
                   Text(pool, "alloc_ttl"), Text(pool, "disbanded"), Text(pool, "workers"),
-                  Text(pool, "capacity"), Text(pool, "free")});
+                  Text(pool, "capacity"), Text(pool, "free"), Text(pool, "owner")});
   }
   table.Print(ctx.out);
   if (std::string token = Text(answer, "next_token"); token != "-") {

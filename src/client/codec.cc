@@ -205,6 +205,7 @@ void ReadPool(Reader& r, PoolDescription* p) {
   p->blocked_evals = r.Int("blocked_evals");
   p->live_allocs = r.Int("live_allocs");
   p->dead_letters = r.Int("dead_letters");
+  p->owner = r.StrOrEmpty("owner");  // servers before issue 4 do not send it
 }
 
 void ReadWorker(Reader& r, WorkerDescription* w) {

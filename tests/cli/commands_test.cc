@@ -19,6 +19,7 @@ TEST_F(CommandsTest, EverySubcommandWorksAgainstALiveServer) {
   EXPECT_NE(described.find("placement:      binpack"), std::string::npos) << described;
   EXPECT_NE(described.find("max_retry:      1"), std::string::npos) << described;
   EXPECT_NE(described.find("alloc_ttl:      60"), std::string::npos) << described;
+  EXPECT_NE(described.find("owner:          127.0.0.1:"), std::string::npos) << described;
   EXPECT_EQ(Row(Ok({"pools"}), pool).at(1), "binpack");
 
   std::string worker = Ok({"worker", "register", "--pool", pool, "--capacity", "8"});

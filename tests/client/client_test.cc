@@ -92,6 +92,8 @@ TEST_F(ClientTest, PoolRoundTripsEveryField) {
   EXPECT_FALSE(pool->disbanded);
   EXPECT_EQ(pool->workers, 0);
   EXPECT_EQ(pool->capacity, 0);
+  EXPECT_EQ(pool->owner, "127.0.0.1:" + std::to_string(lined_->port()))
+      << "the one node on the embedded store schedules every pool";
 
   NewWorker(pool_id, 7);
   ASSERT_TRUE(client_->ScheduleEval({.pool_id = pool_id, .size = 100}).ok());  // blocked

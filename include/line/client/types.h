@@ -142,6 +142,9 @@ struct PoolDescription {
   int64_t blocked_evals = 0;
   int64_t live_allocs = 0;
   int64_t dead_letters = 0;
+  // The LINE_LISTEN of the lined node scheduling the pool now; "" when none does (disbanded,
+  // or between an owner's death and the takeover when several nodes share PostgreSQL).
+  std::string owner;
 };
 using DescribePoolResponse = PoolDescription;
 
