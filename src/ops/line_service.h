@@ -49,9 +49,10 @@ class LineService final : public Service {
   // Runs `body` as a write transaction; on a durable commit runs `after` (wake-ups), then
   // replies with the body's value. Any failure replies with its Status.
   // A body that changes pools' capacity reports it in CapacityDeltas (snapshot_cache.h).
+  // `lazy`: soft state the next write re-establishes (Store::WriteLazy): heartbeats.
   template <typename T>
   void Write(std::function<Result<T>(Tx&, CapacityDeltas&)> body, Reply<T> reply,
-             std::function<void(const T&)> after = nullptr);
+             std::function<void(const T&)> after = nullptr, bool lazy = false);
   template <typename T>
   void Write(std::function<Result<T>(Tx&)> body, Reply<T> reply,
              std::function<void(const T&)> after = nullptr);

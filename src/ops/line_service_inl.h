@@ -16,7 +16,7 @@ void LineService::Write(std::function<Result<T>(Tx&)> body, Reply<T> reply,
 
 template <typename T>
 void LineService::Write(std::function<Result<T>(Tx&, CapacityDeltas&)> body, Reply<T> reply,
-                        std::function<void(const T&)> after) {
+                        std::function<void(const T&)> after, bool lazy) {
   auto value = std::make_shared<std::optional<T>>();
   WriteTracked(
       *store_, *cache_,
@@ -33,7 +33,8 @@ void LineService::Write(std::function<Result<T>(Tx&, CapacityDeltas&)> body, Rep
         }
         if (after) after(**value);
         reply(std::move(**value));
-      });
+      },
+      lazy);
 }
 
 template <typename T>

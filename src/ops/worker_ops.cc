@@ -88,7 +88,9 @@ void LineService::SendHeartbeat(HeartbeatRequest req, Reply<HeartbeatResponse> r
         }
         return response;
       },
-      std::move(reply));
+      // Soft state: renewals, replicas and acks that the next heartbeat repeats, and a
+      // restart grants everyone a full TTL anyway (docs/decisions/0006-lazy-heartbeats.md).
+      std::move(reply), nullptr, /*lazy=*/true);
 }
 
 void LineService::DrainWorker(WorkerRequest req, Reply<Empty> reply) {

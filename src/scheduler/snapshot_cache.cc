@@ -92,14 +92,14 @@ size_t SnapshotCache::size() const {
 
 namespace line {
 
-void WriteTracked(Store& store, SnapshotCache& cache, TrackedTxBody body, TxDone done) {
+void WriteTracked(Store& store, SnapshotCache& cache, TrackedTxBody body, TxDone done,
+                  bool lazy) {
   struct Run {
     CapacityDeltas deltas;
     bool applied = false;  // a run of the body applied its deltas to the cache
   };
   auto run = std::make_shared<Run>();
-  store.Write(
-      [&cache, run, body = std::move(body)](Tx& tx) -> Status {
+  TxBody tracked = [&cache, run, body = std::move(body)](Tx& tx) -> Status {
         // Run again (the store rolled the group back after a lost race): what the earlier run
         // applied never happened, so its pools and this run's are rebuilt, not adjusted.
         const bool again = run->applied;
@@ -115,15 +115,20 @@ void WriteTracked(Store& store, SnapshotCache& cache, TrackedTxBody body, TxDone
           run->applied = true;
         }
         return status;
-      },
-      [&cache, run, done = std::move(done)](Status status) {
+      };
+  TxDone after = [&cache, run, done = std::move(done)](Status status) {
         if (!status.ok()) {
           cache.InvalidateTouched(run->deltas);
         } else {
           cache.Committed(run->deltas);
         }
         done(std::move(status));
-      });
+      };
+  if (lazy) {
+    store.WriteLazy(std::move(tracked), std::move(after));
+  } else {
+    store.Write(std::move(tracked), std::move(after));
+  }
 }
 
 }  // namespace line

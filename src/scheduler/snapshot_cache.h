@@ -92,6 +92,8 @@ using TrackedTxBody = std::function<Status(Tx&, CapacityDeltas&)>;
 
 // Store::Write for bodies that change capacity: the body's deltas reach `cache` in body order
 // when it succeeds, and its pools are invalidated if the body or its commit fails.
-void WriteTracked(Store& store, SnapshotCache& cache, TrackedTxBody body, TxDone done);
+// `lazy`: through Store::WriteLazy (soft state, heartbeats).
+void WriteTracked(Store& store, SnapshotCache& cache, TrackedTxBody body, TxDone done,
+                  bool lazy = false);
 
 }  // namespace line

@@ -16,12 +16,17 @@ GroupCommitWriter::GroupCommitWriter(std::unique_ptr<GroupCommitSteps> steps, si
 
 GroupCommitWriter::~GroupCommitWriter() { Close(); }
 
-void GroupCommitWriter::Write(TxBody body, TxDone done) {
+void GroupCommitWriter::Write(TxBody body, TxDone done, bool durable) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!closing_) {
-      queue_.push_back(Request{std::move(body), std::move(done)});
-      wake_.notify_one();
+      queue_.push_back(
+          Request{std::move(body), std::move(done), durable, std::chrono::steady_clock::now()});
+      if (durable) ++durable_queued_;
+      // The writer needs waking for the first body (it may be idle), a durable one (it may be
+      // gathering lazy ones) or a full group; another lazy body can wait for the gathering to
+      // end, and not waking the writer for each saves a context switch per heartbeat.
+      if (durable || queue_.size() == 1 || queue_.size() >= max_group_) wake_.notify_one();
       return;
     }
   }
@@ -45,6 +50,7 @@ WriterStats GroupCommitWriter::Stats() const {
   stats.bodies = bodies_.load();
   stats.failed_commits = failed_commits_.load();
   stats.retried_groups = retried_groups_.load();
+  stats.lazy_commits = lazy_commits_.load();
   return stats;
 }
 
@@ -56,7 +62,15 @@ void GroupCommitWriter::Loop() {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [this] { return !queue_.empty() || closing_; });
       if (queue_.empty()) return;  // closing, and everything queued before it is committed
+      // Only lazy bodies so far (heartbeats): nobody waits on their fsync, so let them gather
+      // for up to kLazyGather, which turns thousands of tiny commits a second into a few
+      // large ones. A durable body, a full group or Close ends the wait at once.
+      const auto gather_until = queue_.front().queued_at + kLazyGather;
+      while (!closing_ && durable_queued_ == 0 && queue_.size() < max_group_ &&
+             wake_.wait_until(lock, gather_until) == std::cv_status::no_timeout) {
+      }
       while (!queue_.empty() && group.size() < max_group_) {
+        if (queue_.front().durable) --durable_queued_;
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -89,9 +103,11 @@ Status GroupCommitWriter::RunInSavepoint(const TxBody& body, Status& fatal, bool
 
 void GroupCommitWriter::CommitGroup(std::vector<Request>& group) {
   std::vector<Status> outcomes(group.size());
+  bool durable = false;
+  for (const Request& request : group) durable = durable || request.durable;
   Status fatal;
   for (int attempt = 1; attempt <= kGroupAttempts; ++attempt) {
-    fatal = steps_->Begin();
+    fatal = steps_->Begin(durable);
     size_t ran = 0;
     bool lost_race = false;
     if (fatal.ok()) {
@@ -122,6 +138,7 @@ void GroupCommitWriter::CommitGroup(std::vector<Request>& group) {
   }
   if (fatal.ok()) {
     ++commits_;
+    if (!durable) ++lazy_commits_;
   } else {
     ++failed_commits_;
     steps_->Abandon();

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -26,8 +27,10 @@ namespace line {
 class GroupCommitSteps {
  public:
   virtual ~GroupCommitSteps() = default;
-  // Opens the group's transaction (reconnecting first, if the backend does that).
-  virtual Status Begin() = 0;
+  // Opens the group's transaction (reconnecting first, if the backend does that). `durable`
+  // false: every body of the group is lazy (Store::WriteLazy), so its commit need not wait
+  // for the disk.
+  virtual Status Begin(bool durable) = 0;
   virtual Status Savepoint() = 0;
   // Runs one body on a Tx of the backend's write connection; returns the body's status.
   virtual Status RunBody(const TxBody& body) = 0;
@@ -49,6 +52,7 @@ struct WriterStats {
   int64_t bodies = 0;          // bodies run, whatever their outcome
   int64_t failed_commits = 0;  // groups whose BEGIN, savepoints or COMMIT failed
   int64_t retried_groups = 0;  // groups rolled back and run again after losing a race
+  int64_t lazy_commits = 0;    // commits of groups of lazy bodies only (no wait for the disk)
 };
 
 class GroupCommitWriter {
@@ -63,7 +67,8 @@ class GroupCommitWriter {
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
 
   // Queues a body; after Close, calls done(kStoreUnavailable) at once on the calling thread.
-  void Write(TxBody body, TxDone done);
+  // `durable` false: Store::WriteLazy's body.
+  void Write(TxBody body, TxDone done, bool durable = true);
   // Commits everything queued before the call, then stops the thread. Writes queued later,
   // including from done callbacks of that last commit, are refused. Called on the writer
   // thread itself (from a done callback) it only stops the loop; the join happens on a later
@@ -75,7 +80,11 @@ class GroupCommitWriter {
   struct Request {
     TxBody body;
     TxDone done;
+    bool durable = true;
+    std::chrono::steady_clock::time_point queued_at;
   };
+  // How long a group of lazy bodies only may wait for more before it commits.
+  static constexpr std::chrono::milliseconds kLazyGather{5};
   // Runs of a group whose bodies keep losing races before the loser's error is reported.
   static constexpr int kGroupAttempts = 4;
   void Loop();
@@ -93,6 +102,7 @@ class GroupCommitWriter {
   std::mutex mu_;
   std::condition_variable wake_;
   std::deque<Request> queue_;  // guarded by mu_
+  size_t durable_queued_ = 0;  // guarded by mu_: durable requests in queue_
   bool closing_ = false;       // guarded by mu_
   std::mutex join_mu_;         // serialises joining between concurrent Close calls
   std::thread thread_;         // guarded by join_mu_ once started
@@ -101,6 +111,7 @@ class GroupCommitWriter {
   std::atomic<int64_t> bodies_{0};
   std::atomic<int64_t> failed_commits_{0};
   std::atomic<int64_t> retried_groups_{0};
+  std::atomic<int64_t> lazy_commits_{0};
 };
 
 }  // namespace line

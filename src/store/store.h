@@ -192,6 +192,15 @@ class Store {
   // must not block; it may queue further writes.
   virtual void Write(TxBody body, TxDone done) = 0;
 
+  // Write() for soft state that the next write re-establishes anyway (heartbeats: TTL
+  // renewals, replicas, delivery acks). `done` may run before the commit reaches the disk: a
+  // group of lazy bodies only commits without waiting for the fsync, and the next durable
+  // commit makes it durable with itself. A process crash loses nothing (the OS has the
+  // data); an OS crash or power loss may lose the last lazy commits, which a restart covers
+  // by granting everyone a full TTL (docs/decisions/0006-lazy-heartbeats.md). The default is
+  // a durable write.
+  virtual void WriteLazy(TxBody body, TxDone done) { Write(std::move(body), std::move(done)); }
+
   // Runs `body` on a consistent read snapshot, on the caller's thread. The body must not write.
   virtual Status Read(const TxBody& body) = 0;
 

@@ -101,6 +101,27 @@ TEST(SqliteStoreTest, UsesWalAndFullSynchronousOnTheWriter) {
   EXPECT_EQ(store->WriterPragma("x; DROP TABLE pools").status().code(), Code::kInvalidInput);
 }
 
+// Lazy writes (heartbeats) commit without waiting for fsync; the next durable group switches
+// the connection back to synchronous=FULL, so every other write stays durable.
+TEST(SqliteStoreTest, LazyWritesSkipTheFsyncAndDurableOnesDoNot) {
+  ScopedTempDir dir;
+  std::unique_ptr<SqliteStore> store = MustOpen(dir.File("line.db"));
+  ASSERT_NE(store, nullptr);
+  std::promise<Status> lazy_done;
+  store->WriteLazy([](Tx& tx) { return tx.InsertWorker(MakeWorker("p", "w", 4)); },
+                   [&](Status s) { lazy_done.set_value(std::move(s)); });
+  LINE_ASSERT_OK(lazy_done.get_future().get());
+  EXPECT_EQ(store->Stats().lazy_commits, 1);
+  std::optional<Worker> seen = ReadValue(*store, [](Tx& tx) { return tx.GetWorker("p", "w"); });
+  EXPECT_TRUE(seen.has_value()) << "a lazy commit is visible like any other";
+
+  const int64_t commits = store->Stats().commits;
+  LINE_ASSERT_OK(WriteSync(*store, [](Tx& tx) { return tx.InsertWorker(MakeWorker("p", "x", 4)); }));
+  EXPECT_EQ(store->Stats().commits, commits + 1);
+  EXPECT_EQ(store->Stats().lazy_commits, 1) << "a durable write is never lazy";
+  EXPECT_EQ(store->WriterPragma("synchronous").value(), "2") << "back to FULL";
+}
+
 TEST(SqliteStoreTest, MigratesAnEmptyFileToTheLatestVersion) {
   ScopedTempDir dir;
   const std::string path = dir.File("line.db");

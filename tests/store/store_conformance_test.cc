@@ -335,6 +335,25 @@ TEST_P(StoreConformanceTest, ClaimCapacityIsConditional) {
   EXPECT_FALSE(claim("missing", 1));
 }
 
+TEST_P(StoreConformanceTest, LazyWritesCommitAndFailLikeOthers) {
+  DoneCounter done;
+  store().WriteLazy([](Tx& tx) { return tx.InsertWorker(MakeWorker("p", "w", 4)); },
+                    done.Callback());
+  store().WriteLazy([](Tx& tx) -> Status {
+    LINE_RETURN_IF_ERROR(tx.InsertWorker(MakeWorker("p", "rolled-back", 4)));
+    return Status::InvalidInput("the body's own error");
+  }, done.Callback());
+  done.WaitFor(2);
+  EXPECT_EQ(done.ok(), 1);
+  ASSERT_EQ(done.failures().size(), 1u);
+  EXPECT_NE(done.failures()[0].find("the body's own error"), std::string::npos);
+  EXPECT_TRUE(ReadValue(store(), [](Tx& tx) { return tx.GetWorker("p", "w"); }).has_value());
+  EXPECT_FALSE(
+      ReadValue(store(), [](Tx& tx) { return tx.GetWorker("p", "rolled-back"); }).has_value());
+  // A durable write after a lazy one works as ever.
+  LINE_EXPECT_OK(WriteSync(store(), [](Tx& tx) { return tx.RenewWorker("p", "w", kNow + 1).status(); }));
+}
+
 TEST_P(StoreConformanceTest, InsertEvalsKeepsTheOrderAndEveryField) {
   std::vector<Eval> evals;
   for (const char* id : {"z", "a", "m"}) {  // ids out of order: seq follows the vector

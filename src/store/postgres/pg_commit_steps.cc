@@ -4,7 +4,7 @@
 
 namespace line::postgres {
 
-Status PgCommitSteps::Begin() {
+Status PgCommitSteps::Begin(bool durable) {
   if (conn_ == nullptr || !conn_->CheckIdle()) {
     conn_.reset();
     Result<std::unique_ptr<PgConnection>> fresh = connector_.Connect();
@@ -12,7 +12,10 @@ Status PgCommitSteps::Begin() {
     conn_ = std::move(fresh).value();
     ++reconnects_;
   }
-  return conn_->Control(PgSql::kBeginWrite);
+  LINE_RETURN_IF_ERROR(conn_->Control(PgSql::kBeginWrite));
+  // Lazy groups: the COMMIT returns before the WAL flush (this transaction only).
+  if (!durable) return conn_->Exec("lazy commit", "SET LOCAL synchronous_commit = off").status();
+  return Status::Ok();
 }
 
 Status PgCommitSteps::Savepoint() { return conn_->Control(PgSql::kSavepoint); }

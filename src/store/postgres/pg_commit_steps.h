@@ -23,7 +23,7 @@ class PgCommitSteps final : public GroupCommitSteps {
   PgCommitSteps(PgConnector& connector, std::unique_ptr<PgConnection> conn)
       : connector_(connector), conn_(std::move(conn)) {}
 
-  Status Begin() override;
+  Status Begin(bool durable) override;
   Status Savepoint() override;
   Status RunBody(const TxBody& body) override;
   Status RollbackToSavepoint() override;

@@ -57,6 +57,10 @@ void PostgresStore::Write(TxBody body, TxDone done) {
   writer_.Write(std::move(body), std::move(done));
 }
 
+void PostgresStore::WriteLazy(TxBody body, TxDone done) {
+  writer_.Write(std::move(body), std::move(done), /*durable=*/false);
+}
+
 Status PostgresStore::Read(const TxBody& body) {
   if (closed_.load()) return Status::Unavailable("postgres: the store is closed");
   return readers_.WithConnection([&body](PgConnection& conn) {

@@ -46,6 +46,7 @@ class PostgresStore final : public Store {
   ~PostgresStore() override;  // Close()
 
   void Write(TxBody body, TxDone done) override;
+  void WriteLazy(TxBody body, TxDone done) override;
   Status Read(const TxBody& body) override;
   Status Ping() override;
   void Close() override;

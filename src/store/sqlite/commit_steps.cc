@@ -4,7 +4,16 @@
 
 namespace line::sqlite {
 
-Status SqliteCommitSteps::Begin() { return conn_->Run(Sql::kBeginImmediate); }
+Status SqliteCommitSteps::Begin(bool durable) {
+  // In WAL mode synchronous=NORMAL commits without fsync; the next FULL commit syncs the WAL,
+  // earlier frames included. Switched only when the kind of group changes.
+  if (durable != synchronous_full_) {
+    LINE_RETURN_IF_ERROR(conn_->Exec(
+        "synchronous", durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
+    synchronous_full_ = durable;
+  }
+  return conn_->Run(Sql::kBeginImmediate);
+}
 
 Status SqliteCommitSteps::Savepoint() { return conn_->Run(Sql::kSavepoint); }
 

@@ -15,7 +15,7 @@ class SqliteCommitSteps final : public GroupCommitSteps {
  public:
   explicit SqliteCommitSteps(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {}
 
-  Status Begin() override;
+  Status Begin(bool durable) override;
   Status Savepoint() override;
   Status RunBody(const TxBody& body) override;
   Status RollbackToSavepoint() override;
@@ -25,6 +25,7 @@ class SqliteCommitSteps final : public GroupCommitSteps {
 
  private:
   std::unique_ptr<Connection> conn_;
+  bool synchronous_full_ = true;  // the connection opens with synchronous=FULL
 };
 
 }  // namespace line::sqlite

@@ -48,6 +48,10 @@ void SqliteStore::Write(TxBody body, TxDone done) {
   writer_.Write(std::move(body), std::move(done));
 }
 
+void SqliteStore::WriteLazy(TxBody body, TxDone done) {
+  writer_.Write(std::move(body), std::move(done), /*durable=*/false);
+}
+
 Status SqliteStore::Read(const TxBody& body) {
   if (closed_.load()) return Status::Unavailable("sqlite: the store is closed");
   return readers_.WithConnection([&body](Connection& conn) {
@@ -82,6 +86,7 @@ SqliteStoreStats SqliteStore::Stats() const {
   stats.bodies = writer.bodies;
   stats.failed_commits = writer.failed_commits;
   stats.checkpoints = checkpointer_->checkpoints();
+  stats.lazy_commits = writer.lazy_commits;
   return stats;
 }
 

@@ -29,10 +29,11 @@ struct SqliteStoreOptions {
 };
 
 struct SqliteStoreStats {
-  int64_t commits = 0;         // write transactions committed, i.e. fsyncs
+  int64_t commits = 0;         // write transactions committed (fsyncs, but for lazy_commits)
   int64_t bodies = 0;          // write bodies run; bodies / commits is the mean group size
   int64_t failed_commits = 0;  // groups lost to a BEGIN, savepoint or COMMIT failure
   int64_t checkpoints = 0;     // WAL checkpoints run (off the writer thread, normally)
+  int64_t lazy_commits = 0;    // of commits: groups of lazy writes only, committed without fsync
 };
 
 class SqliteStore final : public Store {
@@ -40,6 +41,7 @@ class SqliteStore final : public Store {
   ~SqliteStore() override;  // Close()
 
   void Write(TxBody body, TxDone done) override;
+  void WriteLazy(TxBody body, TxDone done) override;
   Status Read(const TxBody& body) override;
   Status Ping() override;
   void Close() override;
