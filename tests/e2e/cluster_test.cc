@@ -17,9 +17,11 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -883,6 +885,67 @@ TEST_F(ClusterTest, LongPollOnOneNodeWakesForAnEvalSubmittedOnAnother) {
     std::cerr << "cluster test: long-poll on node " << parked << " woke " << woke.count()
               << " ms after the submission on node " << submit << "\n";
   }
+}
+
+// Expiry runs on one node of the cluster (the expiry lease holder), not once per node: a
+// worker's death is acted on, and logged, by exactly one node. When that node dies another
+// takes the lease and the next death is expired too.
+TEST_F(ClusterTest, ExpiryRunsOnceAcrossTheClusterAndMovesWhenItsNodeDies) {
+  ASSERT_TRUE(MakeSchemaOnTestServer());
+  ASSERT_NO_FATAL_FAILURE(StartNodes(3, {{"LINE_WORKER_TTL", "2"}}));
+  auto log_of = [&](size_t node) {
+    std::ifstream in(nodes_[node]->log_path());
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  auto holders = [&] {
+    std::vector<size_t> found;
+    for (size_t node : LiveNodes()) {
+      if (count(log_of(node), "this node runs expiry now") > 0) found.push_back(node);
+    }
+    return found;
+  };
+  std::vector<size_t> first_holders = holders();
+  ASSERT_EQ(first_holders.size(), 1u) << "one expiry lease holder among three nodes";
+  const size_t holder = first_holders[0];
+
+  std::string pool_id = Str(CallOn(0, "/CreatePool", {{"max_retry", 5}}), "pool_id");
+  // A worker that never heartbeats, and an eval that can only go to it.
+  auto expire_one = [&](size_t register_on, int64_t expected_attempt) {
+    std::string worker_id = Str(
+        CallOn(register_on, "/RegisterWorker", {{"pool_id", pool_id}, {"capacity", 1}}),
+        "worker_id");
+    const std::string line = "worker " + worker_id + " of pool " + pool_id + " expired";
+    ASSERT_TRUE(Eventually(
+        [&] {
+          size_t logged = 0;
+          for (size_t node = 0; node < nodes_.size(); ++node) logged += count(log_of(node), line);
+          return logged > 0;
+        },
+        seconds(15)))
+        << "no node expired worker " << worker_id;
+    // Give a second sweeper, were there one, every chance to act too (4 sweep intervals).
+    std::this_thread::sleep_for(milliseconds(1000));
+    size_t logged = 0;
+    for (size_t node = 0; node < nodes_.size(); ++node) logged += count(log_of(node), line);
+    EXPECT_EQ(logged, 1u) << "worker " << worker_id << " was expired by more than one node";
+    json::object evals = CallOn(LiveNodes()[0], "/ListEvals", {{"pool_id", pool_id}});
+    ASSERT_EQ(Arr(evals, "evals").size(), 1u);
+    EXPECT_EQ(Int(Obj(Arr(evals, "evals")[0]), "attempt"), expected_attempt)
+        << "the eval's alloc ended once: " << json::serialize(evals);
+  };
+  CallOn(1, "/ScheduleEval", {{"pool_id", pool_id}, {"size", 1}});
+  ASSERT_NO_FATAL_FAILURE(expire_one(2, 2));
+
+  nodes_[holder]->Kill(SIGKILL);
+  std::vector<size_t> survivors = LiveNodes();
+  ASSERT_TRUE(Eventually([&] { return holders().size() == 1; }, seconds(5)))
+      << "no surviving node took the expiry lease within 5 s";
+  ASSERT_NO_FATAL_FAILURE(expire_one(survivors[0], 3));
 }
 
 }  // namespace
