@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -20,6 +21,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "line/client.h"
 
 namespace line::client::testing {
 
@@ -218,5 +221,22 @@ class FakeServer {
   std::vector<std::string> bodies_;        // guarded by mu_
   std::vector<std::string> heads_;         // guarded by mu_
 };
+
+// Client options for tests against a fake server: retries come fast and are bounded.
+inline ClientOptions FastRetries(const std::string& url) {
+  ClientOptions o;
+  o.server = url;
+  o.timeout = std::chrono::seconds(5);
+  o.initial_backoff = std::chrono::milliseconds(1);
+  o.max_backoff = std::chrono::milliseconds(5);
+  o.retry_budget = std::chrono::seconds(5);
+  o.max_attempts = 10;
+  return o;
+}
+
+// What lined answers while its store is away.
+inline FakeAnswer Unavailable() {
+  return {503, R"({"message":"store unavailable","code":"StoreUnavailable"})"};
+}
 
 }  // namespace line::client::testing

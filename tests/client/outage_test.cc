@@ -28,20 +28,8 @@ using testing::FakeAnswer;
 using testing::FakeRequest;
 using testing::FakeServer;
 
-ClientOptions FastRetries(const std::string& url) {
-  ClientOptions o;
-  o.server = url;
-  o.timeout = std::chrono::seconds(5);
-  o.initial_backoff = milliseconds(1);
-  o.max_backoff = milliseconds(5);
-  o.retry_budget = std::chrono::seconds(5);
-  o.max_attempts = 10;
-  return o;
-}
-
-FakeAnswer Unavailable() {
-  return {503, R"({"message":"store unavailable","code":"StoreUnavailable"})"};
-}
+using testing::FastRetries;
+using testing::Unavailable;
 
 // How the answer of a committed write gets lost.
 enum class Loss { kDrop, kReset, kCut, k503 };

@@ -19,20 +19,8 @@ using std::chrono::milliseconds;
 using testing::FakeAnswer;
 using testing::FakeServer;
 
-ClientOptions FastRetries(const std::string& url) {
-  ClientOptions o;
-  o.server = url;
-  o.timeout = std::chrono::seconds(5);
-  o.initial_backoff = milliseconds(1);
-  o.max_backoff = milliseconds(5);
-  o.retry_budget = std::chrono::seconds(5);
-  o.max_attempts = 10;
-  return o;
-}
-
-FakeAnswer Unavailable() {
-  return {503, R"({"message":"store unavailable","code":"StoreUnavailable"})"};
-}
+using testing::FastRetries;
+using testing::Unavailable;
 
 TEST(TransportTest, RetriesOn503ThenSucceeds) {
   FakeServer server([](int i, const std::string&) {

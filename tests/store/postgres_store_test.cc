@@ -445,8 +445,8 @@ TEST_F(PostgresLinedTest, EvalIsPlacedNearItsDatasetRunAndCompletedOnce) {
 }
 
 // Two nodes' writers claim the same two workers in opposite orders: PostgreSQL breaks the
-// deadlock by failing one statement (40P01). That body runs again from its savepoint, so both
-// writes succeed and both claims count, instead of one caller getting a 503.
+// deadlock by failing one statement (40P01). The loser's group rolls back and runs again, so
+// both writes succeed and both claims count, instead of one caller getting a 503.
 TEST(PostgresStoreTest, ABodyThatLosesADeadlockToAnotherNodeRunsAgain) {
   ScopedSchema schema;
   ASSERT_TRUE(schema.ok());
