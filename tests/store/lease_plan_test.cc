@@ -94,5 +94,18 @@ TEST(LeasePlanTest, AHeldPoolIsHandedToItsPreferredLiveNodeAndNeverToNobody) {
   EXPECT_TRUE(decision.release.empty());
 }
 
+TEST(LeasePlanTest, ALeaseOfAPoolThatIsGoneIsGivenBack) {
+  LeaseInputs in;
+  in.pools = {"still-here"};
+  in.live_nodes = {"n1"};
+  in.me = "n1";
+  in.holder[PoolLeaseKey("still-here")] = "n1";
+  in.holder[PoolLeaseKey("disbanded")] = "n1";
+  in.holder[PoolLeaseKey("someone-elses")] = "n2";
+  LeaseDecision decision = DecideLeases(in);
+  EXPECT_EQ(decision.release, std::set<uint32_t>{PoolLeaseKey("disbanded")});
+  EXPECT_TRUE(decision.take.empty());
+}
+
 }  // namespace
 }  // namespace line::postgres

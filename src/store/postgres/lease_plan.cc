@@ -65,6 +65,11 @@ LeaseDecision DecideLeases(const LeaseInputs& in) {
     out.unowned_ticks[key] = ticks;
     if (mine || ticks >= kPatienceTicks) out.take.insert(key);
   }
+  // Leases of pools that are gone (disbanded, deleted) are given back, so a long-lived node
+  // does not hold one lock per pool it ever scheduled.
+  for (const auto& [key, node] : in.holder) {
+    if (node == in.me && !preferred_by_me.contains(key)) out.release.insert(key);
+  }
   return out;
 }
 

@@ -34,7 +34,8 @@ struct LeaseInputs {
 
 struct LeaseDecision {
   std::set<uint32_t> take;     // try pg_try_advisory_lock
-  std::set<uint32_t> release;  // pg_advisory_unlock: the preferred owner is another live node
+  // pg_advisory_unlock: the preferred owner is another live node, or the pool is gone
+  std::set<uint32_t> release;
   std::map<uint32_t, int> unowned_ticks;  // the streaks to remember for the next tick
 };
 
