@@ -1,5 +1,6 @@
 // Alloc calls: CompleteAlloc, ReceiveAllocs (the long-poll), DescribeAlloc, ListAllocs.
 #include <algorithm>
+#include <set>
 
 #include "common/log.h"
 #include "ops/describe.h"
@@ -107,16 +108,23 @@ void LineService::ReceiveAttempt(std::shared_ptr<ReceiveAllocsRequest> req,
                               tx.DeliverableAllocs(pool.pool_id, worker.worker_id,
                                                    now - visibility_ms,
                                                    req->max_number_of_messages));
-        ReceiveAllocsResponse response;
         std::vector<std::string> ids;
+        for (const Alloc& alloc : allocs) ids.push_back(alloc.alloc_id);
+        // Conditional: a poll of the same worker on another node may have taken some first.
+        std::set<std::string> marked;
+        if (!ids.empty()) {
+          LINE_ASSIGN_OR_RETURN(std::vector<std::string> taken,
+                                tx.MarkDelivered(pool.pool_id, ids, now, now - visibility_ms));
+          marked.insert(taken.begin(), taken.end());
+        }
+        ReceiveAllocsResponse response;
         for (const Alloc& alloc : allocs) {
+          if (!marked.contains(alloc.alloc_id)) continue;
           LINE_ASSIGN_OR_RETURN(Eval eval, FindEval(tx, pool.pool_id, alloc.eval_id));
           response.allocs.push_back(ReceivedAlloc{alloc.pool_id, alloc.alloc_id, alloc.worker_id,
                                                   alloc.eval_id, alloc.dataset_id, alloc.size,
                                                   eval.payload, alloc.attempt});
-          ids.push_back(alloc.alloc_id);
         }
-        if (!ids.empty()) LINE_RETURN_IF_ERROR(tx.MarkDelivered(pool.pool_id, ids, now));
         return response;
       },
       [this, req, reply, deadline](Result<ReceiveAllocsResponse> result) {

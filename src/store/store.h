@@ -151,8 +151,13 @@ class Tx {
   virtual Result<std::vector<Alloc>> DeliverableAllocs(std::string_view pool_id,
                                                        std::string_view worker_id,
                                                        TimeMs redeliver_by, int64_t limit) = 0;
-  virtual Status MarkDelivered(std::string_view pool_id,
-                               const std::vector<std::string>& alloc_ids, TimeMs at) = 0;
+  // Conditional: sets delivered_at = at on those of `alloc_ids` that are still deliverable
+  // (live, unacknowledged, never delivered or last delivered at or before `redeliver_by`),
+  // and returns their ids. Two polls of one worker on two nodes therefore cannot both take
+  // the same alloc inside its visibility timeout.
+  virtual Result<std::vector<std::string>> MarkDelivered(std::string_view pool_id,
+                                                         const std::vector<std::string>& alloc_ids,
+                                                         TimeMs at, TimeMs redeliver_by) = 0;
   // The earliest delivered_at among the worker's live, unacknowledged, delivered allocs; 0 if
   // none. Tells a long-poll when the next redelivery falls due.
   virtual Result<TimeMs> EarliestUnackedDelivery(std::string_view pool_id,

@@ -829,9 +829,16 @@ TEST_P(StoreConformanceTest, DeliveryRedeliveryAndAcknowledgement) {
   EXPECT_EQ(deliverable(kNow, 2), (Ids{"a1", "a2"}));
   EXPECT_EQ(earliest(), 0) << "nothing delivered yet";
 
-  LINE_ASSERT_OK(WriteSync(store(), [](Tx& tx) {
-    LINE_RETURN_IF_ERROR(tx.MarkDelivered("p", {"a1", "a2"}, kNow + 100));
-    return tx.MarkDelivered("p", {"a3"}, kNow + 200);
+  LINE_ASSERT_OK(WriteSync(store(), [](Tx& tx) -> Status {
+    LINE_ASSIGN_OR_RETURN(std::vector<std::string> first,
+                          tx.MarkDelivered("p", {"a1", "a2"}, kNow + 100, kNow));
+    if (first != std::vector<std::string>{"a1", "a2"}) return Status::Internal("first mark");
+    // A second poll within the visibility timeout (another node's) takes nothing already
+    // taken: only a3, never delivered, is marked.
+    LINE_ASSIGN_OR_RETURN(std::vector<std::string> again,
+                          tx.MarkDelivered("p", {"a1", "a3"}, kNow + 200, kNow + 99));
+    if (again != std::vector<std::string>{"a3"}) return Status::Internal("second mark");
+    return Status::Ok();
   }));
   EXPECT_EQ(ReadValue(store(), [](Tx& tx) { return tx.GetAlloc("p", "a1"); })->delivered_at,
             kNow + 100);

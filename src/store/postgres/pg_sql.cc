@@ -190,7 +190,8 @@ constexpr std::array<PgStatement, static_cast<size_t>(PgSql::kCount)> kStatement
      "ORDER BY seq LIMIT $4",
      false},
     {PgSql::kMarkDelivered, "MarkDelivered",
-     "UPDATE allocs SET delivered_at = $3 WHERE pool_id = $1 AND alloc_id = $2", false},
+     "UPDATE allocs SET delivered_at = $3 WHERE pool_id = $1 AND alloc_id = $2 "
+     "AND state = 'live' AND NOT acked AND (delivered_at = 0 OR delivered_at <= $4)", false},
     {PgSql::kEarliestUnackedDelivery, "EarliestUnackedDelivery",
      "SELECT coalesce(min(delivered_at), 0) FROM allocs WHERE pool_id = $1 AND worker_id = $2 "
      "AND state = 'live' AND acked = false AND delivered_at > 0",

@@ -85,8 +85,9 @@ class PostgresTx final : public Tx {
                                           std::string_view eval_id) override;
   Result<std::vector<Alloc>> DeliverableAllocs(std::string_view pool_id, std::string_view worker_id,
                                                TimeMs redeliver_by, int64_t limit) override;
-  Status MarkDelivered(std::string_view pool_id, const std::vector<std::string>& alloc_ids,
-                       TimeMs at) override;
+  Result<std::vector<std::string>> MarkDelivered(std::string_view pool_id,
+                                                 const std::vector<std::string>& alloc_ids,
+                                                 TimeMs at, TimeMs redeliver_by) override;
   Result<TimeMs> EarliestUnackedDelivery(std::string_view pool_id,
                                          std::string_view worker_id) override;
 

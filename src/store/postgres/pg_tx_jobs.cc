@@ -191,14 +191,20 @@ Result<std::vector<Alloc>> PostgresTx::DeliverableAllocs(std::string_view pool_i
   return CollectRows(rows, &ReadAlloc);
 }
 
-Status PostgresTx::MarkDelivered(std::string_view pool_id,
-                                 const std::vector<std::string>& alloc_ids, TimeMs at) {
+Result<std::vector<std::string>> PostgresTx::MarkDelivered(
+    std::string_view pool_id, const std::vector<std::string>& alloc_ids, TimeMs at,
+    TimeMs redeliver_by) {
   LINE_RETURN_IF_ERROR(CheckWritable("MarkDelivered"));
+  std::vector<std::string> marked;
   for (const std::string& alloc_id : alloc_ids) {
-    LINE_RETURN_IF_ERROR(
-        conn_.Run(PgSql::kMarkDelivered, PgParams().Add(pool_id).Add(alloc_id).Add(at)).status());
+    // Under READ COMMITTED a second node's mark waits for the first's commit and then sees
+    // the new delivered_at: its condition fails and it does not hand the alloc out again.
+    LINE_ASSIGN_OR_RETURN(bool changed,
+                          RunChanged(PgSql::kMarkDelivered,
+                                     PgParams().Add(pool_id).Add(alloc_id).Add(at).Add(redeliver_by)));
+    if (changed) marked.push_back(alloc_id);
   }
-  return Status::Ok();
+  return marked;
 }
 
 Result<TimeMs> PostgresTx::EarliestUnackedDelivery(std::string_view pool_id,

@@ -186,7 +186,9 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
      "ORDER BY seq LIMIT ?4",
      false},
     {Sql::kMarkDelivered, "MarkDelivered",
-     "UPDATE allocs SET delivered_at = ?3 WHERE pool_id = ?1 AND alloc_id = ?2", false},
+     "UPDATE allocs SET delivered_at = ?3 WHERE pool_id = ?1 AND alloc_id = ?2 "
+     "AND state = 'live' AND acked = 0 AND (delivered_at = 0 OR delivered_at <= ?4)",
+     false},
     {Sql::kEarliestUnackedDelivery, "EarliestUnackedDelivery",
      "SELECT coalesce(min(delivered_at), 0) FROM allocs WHERE pool_id = ?1 AND worker_id = ?2 "
      "AND state = 'live' AND acked = 0 AND delivered_at > 0",

@@ -189,15 +189,18 @@ Result<std::vector<Alloc>> SqliteTx::DeliverableAllocs(std::string_view pool_id,
   return CollectRows(query, &ReadAlloc);
 }
 
-Status SqliteTx::MarkDelivered(std::string_view pool_id, const std::vector<std::string>& alloc_ids,
-                               TimeMs at) {
+Result<std::vector<std::string>> SqliteTx::MarkDelivered(std::string_view pool_id,
+                                                         const std::vector<std::string>& alloc_ids,
+                                                         TimeMs at, TimeMs redeliver_by) {
   LINE_RETURN_IF_ERROR(CheckWritable("MarkDelivered"));
+  std::vector<std::string> marked;
   for (const std::string& alloc_id : alloc_ids) {
     LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kMarkDelivered));
-    query.Bind(1, pool_id).Bind(2, alloc_id).Bind(3, at);
-    LINE_RETURN_IF_ERROR(query.Run());
+    query.Bind(1, pool_id).Bind(2, alloc_id).Bind(3, at).Bind(4, redeliver_by);
+    LINE_ASSIGN_OR_RETURN(bool changed, RunChanged(query));
+    if (changed) marked.push_back(alloc_id);
   }
-  return Status::Ok();
+  return marked;
 }
 
 Result<TimeMs> SqliteTx::EarliestUnackedDelivery(std::string_view pool_id,
