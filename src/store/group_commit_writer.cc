@@ -132,7 +132,7 @@ void GroupCommitWriter::CommitGroup(std::vector<Request>& group) {
       steps_->Abandon();
       continue;
     }
-    // done is told only after the commit is durable.
+    // done is told only after the commit (durable, unless every body of the group is lazy).
     if (fatal.ok()) fatal = steps_->Commit();
     break;
   }

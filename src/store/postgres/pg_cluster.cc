@@ -41,8 +41,7 @@ uint32_t Hash32(std::string_view text) {
 }  // namespace
 
 PgCluster::PgCluster(std::string url, std::string listen, Clock* clock)
-    : url_(url),
-      listen_(std::move(listen)),
+    : listen_(std::move(listen)),
       clock_(clock),
       node_id_(NewId()),
       connector_(std::move(url),
@@ -51,6 +50,10 @@ PgCluster::PgCluster(std::string url, std::string listen, Clock* clock)
                  clock) {}
 
 PgCluster::~PgCluster() { Stop(); }
+
+std::string PgCluster::LockClassParam() const {
+  return std::to_string(static_cast<int32_t>(lock_class_));  // advisory lock keys are int4
+}
 
 Status PgCluster::Start(Events events) {
   events_ = std::move(events);
@@ -236,7 +239,6 @@ bool PgCluster::Connect() {
 void PgCluster::Disconnect(const std::string& why) {
   if (conn_ == nullptr) return;
   conn_.reset();
-  std::vector<std::string> lost;
   {
     std::lock_guard<std::mutex> lock(mu_);
     owned_keys_.clear();
@@ -309,7 +311,7 @@ Status PgCluster::Tick(bool resync) {
         conn_->ExecParams("release leases",
                           "SELECT pg_advisory_unlock($1::int, k) FROM unnest($2::int[]) AS k",
                           PgParams()
-                              .Add(std::to_string(static_cast<int32_t>(lock_class_)))
+                              .Add(LockClassParam())
                               .Add(IntArray(decision.release)))
             .status());
   }
@@ -320,7 +322,7 @@ Status PgCluster::Tick(bool resync) {
         conn_->ExecParams("take leases",
                           "SELECT k, pg_try_advisory_lock($1::int, k) FROM unnest($2::int[]) AS k",
                           PgParams()
-                              .Add(std::to_string(static_cast<int32_t>(lock_class_)))
+                              .Add(LockClassParam())
                               .Add(IntArray(decision.take))));
     for (int row = 0; row < taken.rows(); ++row) {
       if (!taken.Bool(row, 1)) continue;
@@ -364,7 +366,7 @@ Status PgCluster::TakeExpiryLease() {
     LINE_ASSIGN_OR_RETURN(
         PgResult taken,
         conn_->ExecParams("take expiry lease", "SELECT pg_try_advisory_lock($1::int, 0)",
-                          PgParams().Add(std::to_string(static_cast<int32_t>(lock_class_)))));
+                          PgParams().Add(LockClassParam())));
     if (!taken.Bool(0, 0)) return Status::Ok();
     LINE_ASSIGN_OR_RETURN(
         PgResult last,

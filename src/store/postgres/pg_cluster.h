@@ -73,7 +73,6 @@ class PgCluster final : public Cluster {
   void WaitForActivity(int64_t timeout_ms);
   void Poke();
 
-  const std::string url_;  // holds the password: never logged
   const std::string listen_;
   Clock* const clock_;
   const std::string node_id_;
@@ -84,6 +83,8 @@ class PgCluster final : public Cluster {
   std::unique_ptr<postgres::PgConnection> conn_;
   std::string channel_;      // per database and schema: line_<hex>
   uint32_t lock_class_ = 0;  // first advisory-lock key, per schema
+  // lock_class_ as the int4 text parameter the advisory-lock functions take.
+  std::string LockClassParam() const;
   std::map<uint32_t, int> unowned_ticks_;
   std::set<uint32_t> held_keys_;
 
