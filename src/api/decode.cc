@@ -12,7 +12,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::string_view kGeneratedIdRule = "a 20-character lowercase hex id";
+constexpr std::string_view kGeneratedIdRule = "a 24-character lowercase hex id (or 20, from earlier versions)";
 constexpr std::string_view kClientIdRule = "1-128 characters of [A-Za-z0-9._/-]";
 constexpr size_t kMaxShownValue = 100;
 // Deep enough for any sane payload, shallow enough that parsing cannot exhaust the stack.

@@ -3,6 +3,8 @@
 #include <exception>
 #include <utility>
 
+#include "common/log.h"
+
 namespace line {
 
 GroupCommitWriter::GroupCommitWriter(std::unique_ptr<GroupCommitSteps> steps, size_t max_group,
@@ -41,7 +43,13 @@ void GroupCommitWriter::Close() {
   wake_.notify_all();
   if (std::this_thread::get_id() == writer_id_) return;  // joining itself would deadlock
   std::lock_guard<std::mutex> lock(join_mu_);
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  thread_.join();
+  // bodies / commits is the mean group size: the first thing to read after a benchmark.
+  WriterStats stats = Stats();
+  spdlog::info("store writer stopped: {} commits ({} lazy, {} failed, {} groups run again), {} bodies",
+               stats.commits, stats.lazy_commits, stats.failed_commits, stats.retried_groups,
+               stats.bodies);
 }
 
 WriterStats GroupCommitWriter::Stats() const {

@@ -90,20 +90,20 @@ TEST(DecodeTest, EveryEndpointWithAPoolChecksPoolId) {
     SCOPED_TRACE(name);
     EXPECT_EQ(decode("{}").message(), "pool_id is required");
     EXPECT_EQ(decode(R"({"pool_id":"xyz"})").message(),
-              "pool_id must be a 20-character lowercase hex id, got \"xyz\"");
+              "pool_id must be a 24-character lowercase hex id (or 20, from earlier versions), got \"xyz\"");
     EXPECT_EQ(decode(R"({"pool_id":"0123456789ABCDEF0123"})").message(),
-              "pool_id must be a 20-character lowercase hex id, got \"0123456789ABCDEF0123\"");
+              "pool_id must be a 24-character lowercase hex id (or 20, from earlier versions), got \"0123456789ABCDEF0123\"");
     EXPECT_EQ(decode(R"({"pool_id":"0123456789abcdef01234"})").code(), Code::kInvalidInput);
     EXPECT_EQ(decode(R"({"pool_id":"0123456789abcdef012g"})").code(), Code::kInvalidInput);
     EXPECT_EQ(decode(R"({"pool_id":""})").code(), Code::kInvalidInput);
     EXPECT_EQ(decode(R"({"pool_id":5})").message(),
-              "pool_id must be a 20-character lowercase hex id, got 5");
+              "pool_id must be a 24-character lowercase hex id (or 20, from earlier versions), got 5");
     EXPECT_EQ(decode(R"({"pool_id":null})").message(),
-              "pool_id must be a 20-character lowercase hex id, got null");
+              "pool_id must be a 24-character lowercase hex id (or 20, from earlier versions), got null");
   }
 }
 
-const std::string kIdRule = " must be a 20-character lowercase hex id, got ";
+const std::string kIdRule = " must be a 24-character lowercase hex id (or 20, from earlier versions), got ";
 const std::string kIntRule = " must be an integer from ";
 const std::string kClientRule = " must be 1-128 characters of [A-Za-z0-9._/-], got ";
 const std::string kOptClientRule = " must be empty or 1-128 characters of [A-Za-z0-9._/-], got ";

@@ -14,7 +14,7 @@ TEST_F(CommandsTest, EverySubcommandWorksAgainstALiveServer) {
 
   std::string pool =
       Ok({"pool", "create", "--placement", "binpack", "--max-retry", "1", "--alloc-ttl", "60"});
-  ASSERT_EQ(pool.size(), 20u) << "pool create prints the bare id: " << pool;
+  ASSERT_EQ(pool.size(), 24u) << "pool create prints the bare id: " << pool;
   std::string described = Ok({"pool", "describe", "--pool", pool});
   EXPECT_NE(described.find("placement:      binpack"), std::string::npos) << described;
   EXPECT_NE(described.find("max_retry:      1"), std::string::npos) << described;
@@ -23,7 +23,7 @@ TEST_F(CommandsTest, EverySubcommandWorksAgainstALiveServer) {
   EXPECT_EQ(Row(Ok({"pools"}), pool).at(1), "binpack");
 
   std::string worker = Ok({"worker", "register", "--pool", pool, "--capacity", "8"});
-  ASSERT_EQ(worker.size(), 20u) << worker;
+  ASSERT_EQ(worker.size(), 24u) << worker;
   EXPECT_EQ(Ok({"worker", "heartbeat", "--pool", pool, "--worker", worker, "--dataset", "d1",
                 "--dataset", "d2"}),
             "unknown allocs: -");
@@ -36,7 +36,7 @@ TEST_F(CommandsTest, EverySubcommandWorksAgainstALiveServer) {
 
   std::string eval = Ok({"eval", "submit", "--pool", pool, "--dataset", "d2", "--size", "3",
                          "--payload", R"({"cmd":"train"})"});
-  ASSERT_EQ(eval.size(), 20u) << eval;
+  ASSERT_EQ(eval.size(), 24u) << eval;
   std::string received =
       Ok({"alloc", "receive", "--pool", pool, "--worker", worker, "--max", "5", "--wait", "5"});
   std::vector<std::string> alloc_row;

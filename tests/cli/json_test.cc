@@ -22,7 +22,7 @@ TEST_F(JsonTest, JsonMayStandAnywhereAndPrintsOneDocument) {
     json::object answer = ParseOne(run->out);
     EXPECT_EQ(answer.size(), 1u) << "the API's answer: {\"pool_id\"}";
     pools.push_back(Str(answer, "pool_id"));
-    EXPECT_EQ(pools.back().size(), 20u);
+    EXPECT_EQ(pools.back().size(), 24u);
   }
   // A value that looks like --json is still the flag's value.
   LinectlRun payload =

@@ -12,11 +12,11 @@ class UserStoryTest : public LinedTest {};
 
 TEST_F(UserStoryTest, EvalIsPlacedNearItsDatasetRunAndCompleted) {
   std::string pool_id = CreatePool();
-  ASSERT_EQ(pool_id.size(), 20u) << "generated ids are 20 hex characters";
+  ASSERT_EQ(pool_id.size(), 24u) << "generated ids are 24 hex characters";
 
   json::object worker = Call("/RegisterWorker", {{"pool_id", pool_id}, {"capacity", 10}});
   std::string worker_id = Str(worker, "worker_id");
-  ASSERT_EQ(worker_id.size(), 20u);
+  ASSERT_EQ(worker_id.size(), 24u);
   EXPECT_EQ(Str(worker, "pool_id"), pool_id);
   EXPECT_EQ(Int(worker, "capacity"), 10);
   EXPECT_EQ(Str(worker, "queue_url"), "line-" + pool_id + "-" + worker_id);
@@ -32,7 +32,7 @@ TEST_F(UserStoryTest, EvalIsPlacedNearItsDatasetRunAndCompleted) {
 
   json::value payload = {{"command", "train"}, {"epochs", 3}};
   std::string eval_id = ScheduleEval(pool_id, 3, "d1", payload);
-  ASSERT_EQ(eval_id.size(), 20u);
+  ASSERT_EQ(eval_id.size(), 24u);
 
   json::object received = Call("/ReceiveAllocs", {{"pool_id", pool_id},
                                                   {"worker_id", worker_id},
@@ -42,7 +42,7 @@ TEST_F(UserStoryTest, EvalIsPlacedNearItsDatasetRunAndCompleted) {
   ASSERT_EQ(allocs.size(), 1u) << json::serialize(received);
   const json::object& alloc = Obj(allocs[0]);
   std::string alloc_id = Str(alloc, "alloc_id");
-  EXPECT_EQ(alloc_id.size(), 20u);
+  EXPECT_EQ(alloc_id.size(), 24u);
   EXPECT_EQ(Str(alloc, "pool_id"), pool_id);
   EXPECT_EQ(Str(alloc, "worker_id"), worker_id);
   EXPECT_EQ(Str(alloc, "eval_id"), eval_id);
