@@ -147,7 +147,8 @@ class Tx {
   virtual Result<std::vector<Alloc>> AllocsOfEval(std::string_view pool_id,
                                                   std::string_view eval_id) = 0;
   // Live, unacknowledged allocs of the worker that were never delivered or were last delivered
-  // at or before `redeliver_by`; oldest first.
+  // at or before `redeliver_by`: the never delivered first, oldest first, then the longest
+  // unacknowledged. O(log n + limit) however many live allocs the worker has.
   virtual Result<std::vector<Alloc>> DeliverableAllocs(std::string_view pool_id,
                                                        std::string_view worker_id,
                                                        TimeMs redeliver_by, int64_t limit) = 0;

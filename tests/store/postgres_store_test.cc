@@ -137,7 +137,8 @@ std::vector<std::string> IndexNames(PgConnection& admin, const std::string& sche
 const std::vector<std::string> kV1Indexes = {"allocs_by_id", "evals_by_id", "evals_by_key"};
 const std::vector<std::string> kLatestIndexes = {
     "allocs_by_eval",   "allocs_by_id",       "allocs_by_pool",        "allocs_by_state",
-    "allocs_by_worker", "allocs_live_by_ttl", "allocs_live_by_worker", "evals_by_id",
+    "allocs_by_worker", "allocs_live_by_ttl", "allocs_live_by_worker", "allocs_to_deliver",
+    "evals_by_id",
     "evals_by_key",     "evals_by_pool",      "evals_by_state",        "line_nodes_by_pid",
     "pools_disbanded",  "replicas_by_ttl",    "workers_by_free",       "workers_by_ttl"};
 

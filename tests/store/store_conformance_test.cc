@@ -845,9 +845,18 @@ TEST_P(StoreConformanceTest, DeliveryRedeliveryAndAcknowledgement) {
   EXPECT_TRUE(deliverable(kNow + 99, 10).empty());
   EXPECT_EQ(deliverable(kNow + 100, 10), (Ids{"a1", "a2"}));
   EXPECT_EQ(earliest(), kNow + 100);
-
-  // A heartbeat acknowledges a1, completion ends a2: neither is delivered again.
+  // A poll takes what was never delivered first, then what waited longest for its ack.
   LINE_ASSERT_OK(WriteSync(store(), [](Tx& tx) {
+    Alloc a = MakeAlloc("p", "a4", "w", "e", 1);
+    return tx.InsertAlloc(a);
+  }));
+  EXPECT_EQ(deliverable(kNow + 1000, 10), (Ids{"a4", "a1", "a2", "a3"}));
+  EXPECT_EQ(deliverable(kNow + 1000, 2), (Ids{"a4", "a1"}));
+
+  // A heartbeat acknowledges a1, completion ends a2 (and a4): none is delivered again.
+  LINE_ASSERT_OK(WriteSync(store(), [](Tx& tx) {
+    LINE_RETURN_IF_ERROR(tx.EndAlloc("p", "a4", AllocState::kCompleted, "completed", kNow + 150)
+                             .status());
     LINE_RETURN_IF_ERROR(tx.RenewAllocs("p", "w", {"a1"}, kNow + 500).status());
     return tx.EndAlloc("p", "a2", AllocState::kCompleted, "completed", kNow + 150).status();
   }));

@@ -134,6 +134,13 @@ CREATE TABLE line_expiry(
 );
 INSERT INTO line_expiry(singleton, swept_at) VALUES (1, 0);
 )sql"},
+    // A worker's poll: its allocs not yet acknowledged, new ones (delivered_at 0) first, then
+    // those due again oldest first, without reading every live alloc of the worker.
+    {4, "allocs to deliver",
+     R"sql(
+CREATE INDEX allocs_to_deliver ON allocs(pool_id, worker_id, delivered_at, seq)
+  WHERE state = 'live' AND NOT acked;
+)sql"},
 };
 
 Status Apply(PgConnection& conn, const Migration& migration) {

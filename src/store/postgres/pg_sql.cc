@@ -186,15 +186,15 @@ constexpr std::array<PgStatement, static_cast<size_t>(PgSql::kCount)> kStatement
      false},
     {PgSql::kDeliverableAllocs, "DeliverableAllocs",
      "SELECT " LINE_ALLOC_COLUMNS " FROM allocs WHERE pool_id = $1 AND worker_id = $2 "
-     "AND state = 'live' AND acked = false AND (delivered_at = 0 OR delivered_at <= $3) "
-     "ORDER BY seq LIMIT $4",
+     "AND state = 'live' AND NOT acked AND delivered_at <= greatest($3::bigint, 0) "
+     "ORDER BY delivered_at, seq LIMIT $4",
      false},
     {PgSql::kMarkDelivered, "MarkDelivered",
      "UPDATE allocs SET delivered_at = $3 WHERE pool_id = $1 AND alloc_id = $2 "
      "AND state = 'live' AND NOT acked AND (delivered_at = 0 OR delivered_at <= $4)", false},
     {PgSql::kEarliestUnackedDelivery, "EarliestUnackedDelivery",
      "SELECT coalesce(min(delivered_at), 0) FROM allocs WHERE pool_id = $1 AND worker_id = $2 "
-     "AND state = 'live' AND acked = false AND delivered_at > 0",
+     "AND state = 'live' AND NOT acked AND delivered_at > 0",
      false},
 
     {PgSql::kExtendWorkers, "ExtendWorkers", "UPDATE workers SET ttl = $1 WHERE ttl < $1", false},

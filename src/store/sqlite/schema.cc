@@ -115,6 +115,15 @@ CREATE INDEX allocs_live_by_ttl ON allocs(ttl) WHERE state = 'live';
      R"sql(
 CREATE INDEX allocs_by_state ON allocs(pool_id, state);
 )sql"},
+    // A worker's poll looks for its allocs not yet acknowledged, new ones (delivered_at 0)
+    // first, then those due again oldest first. Found through allocs_live_by_worker, each poll
+    // read every live alloc of the worker: O(n) for a worker with many. An entry lives only
+    // from placement to the first acknowledgement.
+    {4, "allocs to deliver",
+     R"sql(
+CREATE INDEX allocs_to_deliver ON allocs(pool_id, worker_id, delivered_at)
+  WHERE state = 'live' AND acked = 0;
+)sql"},
 };
 
 Status Apply(Connection& conn, const Migration& migration) {

@@ -182,8 +182,8 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
      false},
     {Sql::kDeliverableAllocs, "DeliverableAllocs",
      "SELECT " LINE_ALLOC_COLUMNS " FROM allocs WHERE pool_id = ?1 AND worker_id = ?2 "
-     "AND state = 'live' AND acked = 0 AND (delivered_at = 0 OR delivered_at <= ?3) "
-     "ORDER BY seq LIMIT ?4",
+     "AND state = 'live' AND acked = 0 AND delivered_at <= max(?3, 0) "
+     "ORDER BY delivered_at, seq LIMIT ?4",
      false},
     {Sql::kMarkDelivered, "MarkDelivered",
      "UPDATE allocs SET delivered_at = ?3 WHERE pool_id = ?1 AND alloc_id = ?2 "
