@@ -82,7 +82,7 @@ TEST_F(ClientTest, HealthzAnswersOk) {
 
 TEST_F(ClientTest, PoolRoundTripsEveryField) {
   std::string pool_id = NewPool({.placement = "binpack", .max_retry = 2, .alloc_ttl = 45});
-  ASSERT_EQ(pool_id.size(), 20u);
+  ASSERT_EQ(pool_id.size(), 24u);
   auto pool = client_->DescribePool({.pool_id = pool_id});
   ASSERT_TRUE(pool.ok()) << pool.error().ToString();
   EXPECT_EQ(pool->pool_id, pool_id);
@@ -142,7 +142,7 @@ TEST_F(ClientTest, WorkerRoundTripsEveryField) {
   auto worker = client_->RegisterWorker({.pool_id = pool_id, .capacity = 8});
   ASSERT_TRUE(worker.ok()) << worker.error().ToString();
   EXPECT_EQ(worker->pool_id, pool_id);
-  EXPECT_EQ(worker->worker_id.size(), 20u);
+  EXPECT_EQ(worker->worker_id.size(), 24u);
   EXPECT_EQ(worker->queue_url, "line-" + pool_id + "-" + worker->worker_id);
   EXPECT_EQ(worker->capacity, 8);
   EXPECT_EQ(worker->worker_ttl, 30);

@@ -211,7 +211,7 @@ class CrashTest : public LinedTest {
     EXPECT_TRUE(CheckCapacityInvariant(client(), pool_id));
 
     // And the restarted server keeps working.
-    EXPECT_EQ(ScheduleEval(pool_id, 1).size(), 20u);
+    EXPECT_EQ(ScheduleEval(pool_id, 1).size(), 24u);
   }
 };
 

@@ -62,7 +62,7 @@ TEST_F(StoreOutageTest, WritesAreStoreUnavailableWhileTheStoreIsLockedAndWorkAft
   lock.Release();
   EXPECT_EQ(Int(DescribePool(pool_id), "workers"), 0) << "a refused request changes nothing";
   std::string worker_id = RegisterWorker(pool_id, 2);
-  EXPECT_EQ(worker_id.size(), 20u);
+  EXPECT_EQ(worker_id.size(), 24u);
   EXPECT_EQ(Int(DescribePool(pool_id), "workers"), 1);
 }
 
