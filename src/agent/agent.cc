@@ -33,6 +33,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// Most completions a worker reports at once (each waits for a durable commit in lined).
+constexpr int64_t kMaxReporting = 8;
+
 // A command that runs: its alloc, its process (group) and the tail of its output.
 struct Child {
   client::ReceivedAlloc alloc;
@@ -316,7 +319,9 @@ int RunAgent(const WorkerOptions& options) {
   session.Registered(reg.worker_id);
   Waker waker;
   // Construction order = start order; destruction joins in reverse, after Session::Stop().
-  Reporter reporter(client, book, reg.heartbeat_interval);
+  // Completions in flight at once: up to one per unit of capacity, at most kMaxReporting.
+  Reporter reporter(client, book, reg.heartbeat_interval,
+                    static_cast<int>(std::min<int64_t>(options.capacity, kMaxReporting)));
   Heartbeater heartbeater(client, options.pool_id, options.capacity, book, session,
                           DatasetDir(options.datasets_dir, options.datasets),
                           reg.heartbeat_interval);

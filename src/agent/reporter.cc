@@ -2,12 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "agent/backoff.h"
 
 namespace line::agent {
 
-Reporter::Reporter(client::Client& client, AllocBook& book, std::chrono::milliseconds max_backoff)
-    : client_(client), book_(book), max_backoff_(max_backoff), thread_([this] { Run(); }) {}
+Reporter::Reporter(client::Client& client, AllocBook& book, std::chrono::milliseconds max_backoff,
+                   int concurrency)
+    : client_(client), book_(book), max_backoff_(max_backoff) {
+  for (int i = 0; i < std::max(1, concurrency); ++i) threads_.emplace_back([this] { Run(); });
+}
 
 Reporter::~Reporter() {
   {
@@ -15,11 +20,12 @@ Reporter::~Reporter() {
     stopping_ = true;
   }
   changed_.notify_all();
-  thread_.join();
-  for (const Completion& c : queue_) {
+  for (std::thread& t : threads_) t.join();
+  for (Completion& c : queue_) abandoned_.push_back(std::move(c));
+  for (const Completion& c : abandoned_) {
     spdlog::error(
-        "alloc {} (eval {}): completion never reached lined; it will expire and be "
-        "placed again",
+        "alloc {} (eval {}): completion never reached lined; it will expire and be placed "
+        "again",
         c.alloc_id, c.eval_id);
   }
 }
@@ -34,30 +40,37 @@ void Reporter::Submit(Completion completion) {
 
 bool Reporter::Flush(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock<std::mutex> lock(mu_);
-  return changed_.wait_until(lock, deadline, [&] { return queue_.empty(); });
+  return changed_.wait_until(lock, deadline, [&] { return queue_.empty() && in_flight_ == 0; });
 }
 
 void Reporter::Run() {
   Backoff backoff(std::chrono::milliseconds(100), max_backoff_);
-  // Whether a report of the front completion got no answer before: it may have committed.
-  bool front_unanswered = false;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
-    Completion c = queue_.front();
-    lock.unlock();
-    bool done = Report(c, front_unanswered);
-    lock.lock();
-    front_unanswered = !done;
-    if (done) {
-      backoff.Reset();
-      book_.Retire(c.alloc_id);
-      queue_.pop_front();
-      changed_.notify_all();  // Flush
-    } else {
-      changed_.wait_for(lock, backoff.Next(), [&] { return stopping_; });
+    // Oldest first; the completion stays this thread's until it is reported.
+    Completion c = std::move(queue_.front());
+    queue_.pop_front();
+    ++in_flight_;
+    // Whether an earlier report of `c` got no answer: it may have committed.
+    bool unanswered = false;
+    while (true) {
+      lock.unlock();
+      bool done = Report(c, unanswered);
+      lock.lock();
+      if (done) break;
+      unanswered = true;
+      if (changed_.wait_for(lock, backoff.Next(), [&] { return stopping_; })) {
+        abandoned_.push_back(std::move(c));
+        --in_flight_;
+        return;
+      }
     }
+    backoff.Reset();
+    book_.Retire(c.alloc_id);
+    --in_flight_;
+    changed_.notify_all();  // Flush
   }
 }
 

@@ -1,11 +1,14 @@
-// Reports finished allocs to lined (CompleteAlloc) from a thread of its own, so that the event
-// loop never waits on the network. While lined is unreachable it keeps retrying, oldest first,
-// with backoff capped at a third of the worker TTL. A completion is reported under the worker
-// id the alloc was received with, even after the agent registered again. A completion whose
-// earlier try committed unseen (the answer was lost in an outage) counts as reported when the
-// retry answers 409 AllocAlreadyEnded and the alloc shows "completed".
+// Reports finished allocs to lined (CompleteAlloc) from threads of its own, so that the event
+// loop never waits on the network. Several completions are in flight at once: each waits for a
+// durable commit in lined, and one at a time would cap a worker at one completion per commit
+// (about 150/s), however many slots it has. While lined is unreachable each reporting thread
+// keeps retrying its completion, with backoff capped at a third of the worker TTL. A completion
+// is reported under the worker id the alloc was received with, even after the agent registered
+// again. A completion whose earlier try committed unseen (the answer was lost in an outage)
+// counts as reported when the retry answers 409 AllocAlreadyEnded and the alloc shows
+// "completed".
 //
-// Thread-safe: Submit from the event loop, Flush from the agent's shutdown. Owns its thread;
+// Thread-safe: Submit from the event loop, Flush from the agent's shutdown. Owns its threads;
 // the Client and AllocBook are borrowed and must outlive it.
 #pragma once
 
@@ -17,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "agent/alloc_book.h"
 #include "line/client/client.h"
@@ -35,7 +39,9 @@ struct Completion {
 
 class Reporter {
  public:
-  Reporter(client::Client& client, AllocBook& book, std::chrono::milliseconds max_backoff);
+  // `concurrency`: how many completions may be in flight at once (at least 1).
+  Reporter(client::Client& client, AllocBook& book, std::chrono::milliseconds max_backoff,
+           int concurrency = 1);
   ~Reporter();  // stops (dropping what was not reported) and joins
   Reporter(const Reporter&) = delete;
   Reporter& operator=(const Reporter&) = delete;
@@ -58,9 +64,11 @@ class Reporter {
 
   std::mutex mu_;
   std::condition_variable changed_;
-  std::deque<Completion> queue_;  // guarded by mu_; front is being reported
-  bool stopping_ = false;         // guarded by mu_
-  std::thread thread_;            // last: starts after the fields it uses
+  std::deque<Completion> queue_;       // guarded by mu_: not yet taken by a reporting thread
+  int in_flight_ = 0;                  // guarded by mu_: taken, not yet reported
+  std::vector<Completion> abandoned_;  // guarded by mu_: in flight when stopping
+  bool stopping_ = false;              // guarded by mu_
+  std::vector<std::thread> threads_;   // last: they start after the fields they use
 };
 
 }  // namespace line::agent

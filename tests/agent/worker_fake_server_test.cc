@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "agent/worker_process.h"
@@ -52,6 +53,8 @@ struct CompletionScript {
   };
   Loss first_answer = Loss::kNone;
   milliseconds outage{0};
+  // How long each CompleteAlloc takes to answer (lined waiting for its commit).
+  milliseconds complete_delay{0};
 };
 
 // Answers like lined for worker w1 of pool p1; ReceiveAllocs returns the scripted batches in
@@ -65,6 +68,7 @@ class ScriptedLined {
         allocs_(std::move(script.allocs)),
         loss_(script.first_answer),
         outage_(script.outage),
+        complete_delay_(script.complete_delay),
         server_([this](const FakeRequest& r) { return Answer(r); }, 0) {}
 
   std::string url() const { return server_.url(); }
@@ -83,6 +87,8 @@ class ScriptedLined {
     std::vector<std::string> paths = server_.paths();
     return static_cast<int>(std::count(paths.begin(), paths.end(), path));
   }
+  // The most CompleteAlloc calls that were in the server at one time.
+  int most_concurrent_completions() const { return most_completing_; }
   // How many CompleteAlloc calls were answered 409 AllocAlreadyEnded.
   int conflicts() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -94,6 +100,14 @@ class ScriptedLined {
     static const FakeAnswer kUnavailable{
         503, R"({"message":"store unavailable","code":"StoreUnavailable"})"};
     json::object req = json::parse(r.body).as_object();
+    if (r.path == "/CompleteAlloc" && complete_delay_.count() > 0) {
+      const int now = ++completing_;
+      for (int most = most_completing_; now > most;) {
+        if (most_completing_.compare_exchange_weak(most, now)) break;
+      }
+      std::this_thread::sleep_for(complete_delay_);
+      --completing_;
+    }
     if (r.path == "/CompleteAlloc" || r.path == "/DescribeAlloc" || r.path == "/SendHeartbeat") {
       std::lock_guard<std::mutex> lock(mu_);
       if (std::chrono::steady_clock::now() < down_until_) return kUnavailable;
@@ -156,6 +170,9 @@ class ScriptedLined {
   std::map<std::string, std::string> allocs_;  // guarded by mu_: id -> state
   const CompletionScript::Loss loss_;
   const milliseconds outage_;
+  const milliseconds complete_delay_;
+  std::atomic<int> completing_{0};
+  std::atomic<int> most_completing_{0};
   bool first_answer_lost_ = false;                    // guarded by mu_
   std::chrono::steady_clock::time_point down_until_;  // guarded by mu_; {} = no outage yet
   int conflicts_ = 0;                                 // guarded by mu_
@@ -185,6 +202,25 @@ class WorkerFakeServerTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<WorkerProcess> worker_;
 };
+
+// Each completion waits for a commit in lined; reported one at a time they would cap the
+// worker at one completion per commit, whatever its capacity.
+TEST_F(WorkerFakeServerTest, CompletionsAreReportedSeveralAtATime) {
+  std::string batch = R"({"allocs":[)" + AllocJson("a1", 1) + "," + AllocJson("a2", 1) + "," +
+                      AllocJson("a3", 1) + "," + AllocJson("a4", 1) + "]}";
+  ScriptedLined lined({batch}, CompletionScript{.complete_delay = milliseconds(500)});
+  WorkerProcess& worker = Start(lined.url(), 4, "true");
+  ASSERT_TRUE(Eventually([&] { return lined.completions().size() >= 4; }, seconds(30)));
+  EXPECT_GE(lined.most_concurrent_completions(), 2);
+  std::set<std::string> reported;
+  for (const json::object& c : lined.completions()) {
+    reported.insert(json::value_to<std::string>(c.at("alloc_id")));
+  }
+  EXPECT_EQ(reported, (std::set<std::string>{"a1", "a2", "a3", "a4"}));
+  worker.Signal(SIGTERM);
+  ASSERT_EQ(worker.WaitExit(seconds(30)), 0);
+  EXPECT_EQ(lined.completions().size(), 4u) << "each reported once";
+}
 
 TEST_F(WorkerFakeServerTest, ARedeliveredAllocIsNotRunAgain) {
   std::string once = R"({"allocs":[)" + AllocJson("a1", 1) + "]}";
