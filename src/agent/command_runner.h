@@ -21,11 +21,11 @@ struct StartedCommand {
 // Environment variables for the command: NAME -> value (added to, or replacing, the agent's).
 using EnvVars = std::vector<std::pair<std::string, std::string>>;
 
-// Forks and execs `/bin/sh -c command`. The child starts with an empty signal mask and default
+// vforks and execs `/bin/sh -c command`. The child starts with an empty signal mask and default
 // SIGPIPE (the agent blocks and ignores signals that commands must see), stdin from /dev/null,
 // no other inherited descriptors, and is SIGKILLed if the agent dies (so a crashed agent does
 // not leave commands running whose allocs are placed again elsewhere). Safe to call while
-// other threads run: only async-signal-safe calls happen between fork and exec.
+// other threads run: only async-signal-safe calls happen between vfork and exec.
 // Returns an error message on failure.
 std::pair<StartedCommand, std::string> StartCommand(const std::string& command, const EnvVars& env);
 
