@@ -1,5 +1,8 @@
 #include "scheduler/scheduler.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "common/log.h"
 #include "scheduler/placement.h"
 #include "scheduler/plan_commit.h"
@@ -155,16 +158,39 @@ Status Scheduler::Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOut
     snapshot = std::make_unique<PoolSnapshot>(pool->placement, candidates, replicas);
     outcome.rebuilt = true;
   }
-  const int64_t max_free = snapshot->MaxFree();
+  // Read the pending evals in chunks that grow, and stop once nothing more can fit: a pool
+  // with thousands pending and a few free units (the steady state of a busy pool, where each
+  // completion wakes a round) reads a few dozen rows per round, not kBatch. Evals that fit
+  // nowhere do not hold back later ones, so while capacity is left the reading goes on, up to
+  // kBatch evals per round.
   std::vector<Eval> evals;
-  if (max_free > 0) {
-    LINE_ASSIGN_OR_RETURN(evals, tx.PendingEvals(pool_id, max_free, 0, kBatch));
+  Plan plan;
+  int64_t after_seq = 0;
+  int64_t chunk = kFirstChunk;
+  while (static_cast<int64_t>(evals.size()) < kBatch) {
+    const int64_t max_free = snapshot->MaxFree();
+    if (max_free <= 0) break;
+    const int64_t want = std::min(chunk, kBatch - static_cast<int64_t>(evals.size()));
+    LINE_ASSIGN_OR_RETURN(std::vector<Eval> more,
+                          tx.PendingEvals(pool_id, max_free, after_seq, want));
+    if (more.empty()) break;
+    after_seq = more.back().seq;
+    const size_t offset = evals.size();
+    Plan part = ComputePlan(*snapshot, more);
+    for (PlannedPlacement& p : part.placements) {
+      p.eval_index += offset;
+      plan.placements.push_back(std::move(p));
+    }
+    for (size_t i : part.blocked) plan.blocked.push_back(i + offset);
+    const bool short_read = static_cast<int64_t>(more.size()) < want;
+    std::move(more.begin(), more.end(), std::back_inserter(evals));
+    if (short_read) break;  // no more pending evals that could fit
+    chunk *= 4;
   }
   if (evals.empty()) {
     cache_->PutIfCurrent(pool_id, std::move(snapshot), epoch);
     return Status::Ok();
   }
-  Plan plan = ComputePlan(*snapshot, evals);
   // On an error the snapshot (already charged with the plan) is dropped with this frame.
   LINE_ASSIGN_OR_RETURN(CommittedPlan committed, CommitPlan(tx, *pool, evals, plan, now));
   outcome.placed = static_cast<int64_t>(committed.allocs.size());

@@ -60,8 +60,10 @@ class Scheduler {
   // Blocks until no pool is queued or being scheduled. For tests and shutdown.
   void WaitIdle();
 
-  // Largest number of pending evals one round considers.
+  // Largest number of pending evals one round considers, and how many it reads first (then
+  // four times more each time, while capacity is left).
   static constexpr int64_t kBatch = 2000;
+  static constexpr int64_t kFirstChunk = 32;
 
  private:
   struct RoundOutcome {

@@ -169,6 +169,39 @@ TEST_F(ServiceTest, ScheduleEvalsIsAllOrNothing) {
   EXPECT_EQ(PoolOf(pool).pending_evals, 3);
 }
 
+// A round reads pending evals in growing chunks (Scheduler::kFirstChunk first) and stops
+// reading where capacity ends: it must still place every eval that fits, oldest first, and
+// leave the rest pending for the next release of capacity.
+TEST_F(ServiceTest, ARoundPlacesPastItsFirstReadAndStopsWhereCapacityEnds) {
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 150);
+  ScheduleEvalsRequest batch;
+  batch.pool_id = pool;
+  batch.evals.resize(200);
+  for (auto& e : batch.evals) e.size = 1;
+  auto accepted = Call(&Service::ScheduleEvals, batch);
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  Settle();
+  const std::vector<std::string>& ids = accepted->eval_ids;
+  EXPECT_EQ(WorkerOf(pool, worker).free, 0);
+  EXPECT_EQ(PoolOf(pool).pending_evals, 50);
+  EXPECT_EQ(EvalOf(pool, ids[0]).state, "placed");
+  EXPECT_EQ(EvalOf(pool, ids[149]).state, "placed");
+  EXPECT_EQ(EvalOf(pool, ids[150]).state, "pending") << "oldest first";
+
+  CompleteAllocRequest done;
+  done.pool_id = pool;
+  done.alloc_id = EvalOf(pool, ids[7]).alloc_id;
+  done.worker_id = worker;
+  done.exit_code = 0;
+  ASSERT_TRUE(Call(&Service::CompleteAlloc, done).ok());
+  Settle();
+  EXPECT_EQ(EvalOf(pool, ids[150]).state, "placed") << "the released unit is used at once";
+  EXPECT_EQ(EvalOf(pool, ids[151]).state, "pending");
+  EXPECT_EQ(PoolOf(pool).pending_evals, 49);
+  ExpectCapacityInvariant(pool);
+}
+
 TEST_F(ServiceTest, ReceiveDeliversOnceThenAgainAfterTheVisibilityTimeout) {
   std::string pool = NewPool();
   std::string worker = NewWorker(pool, 4);
