@@ -44,7 +44,7 @@ TEST_F(CommandsTest, EverySubcommandWorksAgainstALiveServer) {
   std::string line;
   std::getline(lines, line);  // header
   std::getline(lines, line);
-  std::string alloc = line.substr(0, 20);
+  std::string alloc = line.substr(0, 24);
   alloc_row = Row(received, alloc);
   ASSERT_GE(alloc_row.size(), 6u) << received;
   EXPECT_EQ(alloc_row[1], eval);

@@ -28,8 +28,8 @@ TEST_F(JsonTest, JsonMayStandAnywhereAndPrintsOneDocument) {
   LinectlRun payload =
       Linectl({"eval", "submit", "--pool", pools[0], "--size", "1", "--payload", R"("--json")"});
   ASSERT_EQ(payload.exit_code, 0) << Describe({}, payload);
-  EXPECT_EQ(payload.out.size(), 21u) << "a bare id, not JSON: " << payload.out;
-  std::string eval_id = payload.out.substr(0, 20);
+  EXPECT_EQ(payload.out.size(), 25u) << "a bare id, not JSON: " << payload.out;
+  std::string eval_id = payload.out.substr(0, 24);
   EXPECT_EQ(DescribeEval(pools[0], eval_id).at("payload"), json::value("--json"));
 }
 
