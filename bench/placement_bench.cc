@@ -5,7 +5,7 @@
 // in a real pool. When the snapshot runs low it is rebuilt outside the timed region, so the
 // figures are the steady state of Place, not of construction (measured separately below).
 //
-//   placement_bench --benchmark_filter=BM_Place
+//   placement_bench --benchmark_filter=BM_Place/
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -21,6 +21,10 @@ namespace {
 
 constexpr int64_t kCapacity = 64;
 constexpr int64_t kMaxSize = 8;
+// BM_PlaceWideCapacity: the same pool with capacities and sizes 16x larger. Binpack keeps free
+// capacities up to 64 as bits and larger ones in an ordered set (scheduler/free_index.h), so
+// this is its slow path; spread does not care.
+constexpr int64_t kWideScale = 16;
 constexpr int kDatasetsPerWorker = 8;
 constexpr int kDatasetUniverse = 1024;
 constexpr size_t kEvalStream = 1 << 16;
@@ -31,7 +35,7 @@ struct Pool {
   std::vector<Eval> evals;  // cycled through; only dataset_id and size matter
 };
 
-Pool MakePool(int worker_count, bool locality) {
+Pool MakePool(int worker_count, bool locality, int64_t scale = 1) {
   std::mt19937_64 rng(42);
   Pool pool;
   pool.workers.reserve(worker_count);
@@ -39,8 +43,8 @@ Pool MakePool(int worker_count, bool locality) {
     Worker w;
     w.pool_id = "pool-1";
     w.worker_id = "worker-" + std::to_string(rng());  // random ids: no help from input order
-    w.capacity = kCapacity;
-    w.free = kCapacity;
+    w.capacity = kCapacity * scale;
+    w.free = kCapacity * scale;
     pool.workers.push_back(std::move(w));
   }
   std::uniform_int_distribution<int> dataset(0, kDatasetUniverse - 1);
@@ -56,7 +60,7 @@ Pool MakePool(int worker_count, bool locality) {
       }
     }
   }
-  std::uniform_int_distribution<int64_t> size(1, kMaxSize);
+  std::uniform_int_distribution<int64_t> size(1, kMaxSize * scale);
   pool.evals.resize(kEvalStream);
   for (Eval& e : pool.evals) {
     e.pool_id = "pool-1";
@@ -67,18 +71,19 @@ Pool MakePool(int worker_count, bool locality) {
 }
 
 // Args: workers, policy (0 spread, 1 binpack), locality (0 no datasets, 1 datasets).
-void BM_Place(benchmark::State& state) {
+void PlaceLoop(benchmark::State& state, int64_t scale) {
   const int worker_count = static_cast<int>(state.range(0));
   const auto policy = state.range(1) == 0 ? PlacementPolicy::kSpread : PlacementPolicy::kBinpack;
   const bool locality = state.range(2) != 0;
-  const Pool pool = MakePool(worker_count, locality);
+  const Pool pool = MakePool(worker_count, locality, scale);
+  const int64_t max_size = kMaxSize * scale;
 
   auto snapshot = std::make_unique<PoolSnapshot>(policy, pool.workers, pool.replicas);
   size_t next = 0;
   int64_t hits = 0;
   int64_t refills = 0;
   for (auto _ : state) {
-    if (snapshot->MaxFree() < kMaxSize) {  // running low: refill, untimed
+    if (snapshot->MaxFree() < max_size) {  // running low: refill, untimed
       state.PauseTiming();
       snapshot.reset();
       snapshot = std::make_unique<PoolSnapshot>(policy, pool.workers, pool.replicas);
@@ -97,6 +102,9 @@ void BM_Place(benchmark::State& state) {
   state.counters["refills"] = static_cast<double>(refills);
 }
 
+void BM_Place(benchmark::State& state) { PlaceLoop(state, 1); }
+void BM_PlaceWideCapacity(benchmark::State& state) { PlaceLoop(state, kWideScale); }
+
 void PlaceArgs(benchmark::internal::Benchmark* b) {
   b->ArgNames({"workers", "binpack", "locality"});
   for (int locality : {0, 1}) {
@@ -106,6 +114,7 @@ void PlaceArgs(benchmark::internal::Benchmark* b) {
   }
 }
 BENCHMARK(BM_Place)->Apply(PlaceArgs);
+BENCHMARK(BM_PlaceWideCapacity)->Apply(PlaceArgs);
 
 // Building the snapshot is paid once per scheduler pass: how it compares to the placements.
 void BM_BuildSnapshot(benchmark::State& state) {

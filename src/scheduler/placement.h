@@ -6,13 +6,13 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "model/model.h"
+#include "scheduler/free_index.h"
 
 namespace line {
 
@@ -27,21 +27,17 @@ struct PlacementChoice {
 //
 // Worker ids are interned to dense indexes in lexicographic order, so "smallest worker_id"
 // is "smallest index" and ties never compare strings on the hot path. The pool and every
-// dataset keep an ordered index of (free, index) arranged by the policy, so a choice is the
-// first entry (spread) or a lower_bound (binpack). Entries are re-keyed by extracting and
-// re-inserting their node, which allocates nothing. The pool index is updated at once; a
-// dataset index only when that dataset is next asked for: a deduction merely queues the
-// worker's entries in its datasets' dirty lists. Re-keying them together then walks one tree
-// that is already in cache instead of R cold trees per placement, and repeated deductions of
-// one worker between lookups cost one re-key (about 1.5-2x at 100k workers with 8 replicas
-// each; see bench/placement_bench.cc).
+// dataset keep a FreeIndex over their workers (a dataset's slots are its holders in worker
+// order, so the smallest slot is the smallest id). A change to a worker's free capacity
+// updates the pool's index and the indexes of the R datasets it holds at once; each update is
+// a short walk up a contiguous array that stops where nothing changes (see free_index.h).
 class PoolSnapshot {
  public:
   PoolSnapshot(PlacementPolicy policy, const std::vector<Worker>& candidates,
                const std::vector<Replica>& replicas);  // replicas of unknown workers are ignored
 
-  // The snapshot keeps iterators into its own indexes; a copy would point into the
-  // original's, so copying is not offered. Moving keeps them valid (the nodes move along).
+  // A snapshot is one scheduler pass's working state, handed around by unique_ptr; copying
+  // hundreds of thousands of index nodes by accident is not offered.
   PoolSnapshot(const PoolSnapshot&) = delete;
   PoolSnapshot& operator=(const PoolSnapshot&) = delete;
   PoolSnapshot(PoolSnapshot&&) = default;
@@ -50,14 +46,15 @@ class PoolSnapshot {
   // Chooses a worker for work of `size` near `dataset_id` ("" = no preference) by SPEC's
   // rules and deducts `size` from it. nullopt if no candidate has free >= size, and for
   // size < 1, which SPEC rejects at submission: placing it would add capacity, not claim it.
-  // O(log W) plus O(R log W) for the chosen worker's R replicas; never a scan.
+  // O(log W) for the choice plus O(R log W) for the chosen worker's R replicas; never a scan,
+  // never an allocation.
   std::optional<PlacementChoice> Place(std::string_view dataset_id, int64_t size);
 
   // Changes a candidate's free capacity by `delta` (capacity came back: delta > 0). False if
-  // the worker is unknown or removed. O(log W) plus O(R) queueing, like Place.
+  // the worker is unknown or removed. O(R log W), like Place.
   bool AdjustFree(std::string_view worker_id, int64_t delta);
   // Takes a worker out of the candidates for good (it died, drained or left). False if
-  // unknown. Its entries stay in the indexes with a free capacity no eval can fit.
+  // unknown. It stays in the indexes with a free capacity no eval can fit.
   bool Remove(std::string_view worker_id);
 
   int64_t MaxFree() const;  // largest free capacity of any candidate (0 if none)
@@ -66,35 +63,13 @@ class PoolSnapshot {
   PlacementPolicy policy() const { return policy_; }
 
  private:
-  struct Entry {
-    int64_t free;
-    uint32_t worker;  // index into ids_, ordered like the ids
-  };
-  // Orders entries so that begin() is the spread choice (most free, then smallest id) or, for
-  // binpack, so that lower_bound({size, 0}) is the binpack choice (least sufficient free,
-  // then smallest id).
-  struct Order {
-    bool most_free_first;
-    bool operator()(const Entry& a, const Entry& b) const {
-      if (a.free != b.free) return most_free_first ? a.free > b.free : a.free < b.free;
-      return a.worker < b.worker;
-    }
-  };
-  using Index = std::set<Entry, Order>;
-
   // Heterogeneous lookup so Place can find a dataset by string_view without building a string.
   struct StringHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
-  // The index's choice for `size`, or end() if no entry has free >= size.
-  Index::iterator Best(Index& index, int64_t size) const;
-  // Moves the worker's entry from `it` to its new free capacity; returns where it now is.
-  static Index::iterator Rekey(Index& index, Index::iterator it, int64_t free);
-  // Brings the dataset's index up to date with free_ by re-keying its dirty entries.
-  void Sync(uint32_t dataset);
-  // Sets worker w's free capacity: re-keys its pool entry, queues its dataset entries.
+  // Sets worker w's free capacity in free_ and in every index that holds it.
   void SetFree(uint32_t w, int64_t free);
   // The index of a known worker id, or -1.
   int64_t IndexOf(std::string_view worker_id) const;
@@ -103,25 +78,23 @@ class PoolSnapshot {
   static constexpr int64_t kRemoved = INT64_MIN / 2;
 
   PlacementPolicy policy_;
-  std::vector<std::string> ids_;           // worker index -> id, sorted
-  std::vector<int64_t> free_;              // worker index -> free capacity
-  Index pool_;                             // every candidate
-  std::vector<Index::iterator> pool_pos_;  // worker index -> its entry in pool_
+  std::vector<std::string> ids_;  // worker index -> id, sorted
+  std::vector<int64_t> free_;     // worker index -> free capacity
+  FreeIndex pool_;                // slot = worker index
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> dataset_of_;
-  std::vector<Index> holders_;  // dataset index -> candidates holding a replica of it
-  // The replicas of worker w are held_[held_begin_[w] .. held_begin_[w + 1]): the dataset
-  // and where w's entry is in that dataset's index. The entry's key is w's free capacity as
-  // of the last Sync of the dataset; `dirty` says it is queued in dirty_[dataset].
+  std::vector<FreeIndex> holders_;  // dataset index -> its holders; slot = rank among them
+  // Dataset d's holders are holder_worker_[holders_begin_[d] .. holders_begin_[d + 1]), in
+  // worker order: slot -> worker index.
+  std::vector<uint32_t> holders_begin_;
+  std::vector<uint32_t> holder_worker_;
+  // The replicas of worker w are held_[held_begin_[w] .. held_begin_[w + 1]): which dataset,
+  // and w's slot in that dataset's index.
   struct Held {
     uint32_t dataset;
-    bool dirty = false;
-    Index::iterator pos;
+    uint32_t slot;
   };
   std::vector<uint32_t> held_begin_;
   std::vector<Held> held_;
-  // dataset index -> held_ indexes whose key is stale. Reserved to the dataset's holder count
-  // (an entry is queued at most once), so queuing never allocates.
-  std::vector<std::vector<uint32_t>> dirty_;
 };
 
 struct PlannedPlacement {

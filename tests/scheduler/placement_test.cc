@@ -378,7 +378,27 @@ class ReferencePlacer {
     return PlacementChoice{*best, locality};
   }
 
-  int64_t FreeOf(const std::string& id) const { return free_.at(id); }
+  // As PoolSnapshot's: false for unknown (and, for AdjustFree, removed) workers.
+  bool AdjustFree(const std::string& id, int64_t delta) {
+    auto it = free_.find(id);
+    if (it == free_.end() || removed_.count(id) > 0) return false;
+    it->second += delta;
+    return true;
+  }
+  bool Remove(const std::string& id) {
+    if (free_.count(id) == 0) return false;
+    removed_.insert(id);
+    return true;
+  }
+
+  int64_t FreeOf(const std::string& id) const { return removed_.count(id) > 0 ? -1 : free_.at(id); }
+  int64_t MaxFree() const {
+    int64_t most = 0;
+    for (const auto& [id, free] : free_) {
+      if (removed_.count(id) == 0) most = std::max(most, free);
+    }
+    return most;
+  }
 
  private:
   template <typename Filter>
@@ -386,7 +406,7 @@ class ReferencePlacer {
     const std::string* best = nullptr;
     int64_t best_free = 0;
     for (const auto& [id, free] : free_) {  // ascending id: strict improvement keeps the smallest
-      if (free < size || !filter(id)) continue;
+      if (free < size || removed_.count(id) > 0 || !filter(id)) continue;
       bool better = best == nullptr ||
                     (policy_ == PlacementPolicy::kSpread ? free > best_free : free < best_free);
       if (better) {
@@ -400,6 +420,7 @@ class ReferencePlacer {
   PlacementPolicy policy_;
   std::map<std::string, int64_t> free_;
   std::set<std::pair<std::string, std::string>> holds_;  // (worker, dataset)
+  std::set<std::string> removed_;
 };
 
 struct RandomPool {
@@ -502,6 +523,108 @@ TEST(PlacementPropertyTest, ComputePlanAgreesWithBruteForceReference) {
       }
       EXPECT_EQ(plan.blocked, want.blocked) << "round " << round;
     }
+  }
+}
+
+// Capacity going back and forth as in a running pool: placements interleaved with releases
+// (AdjustFree up, sometimes down), removals and calls for unknown workers. Capacities reach
+// above 64 too, so binpack's exact small values, its ordered set of large ones and the moves
+// between them are all crossed.
+TEST(PlacementPropertyTest, PlaceAdjustFreeAndRemoveAgreeWithBruteForceReference) {
+  std::mt19937 rng(1128);
+  auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  size_t placed = 0;
+  size_t localities = 0;
+  size_t blocked = 0;
+  size_t adjusted = 0;
+  size_t removed = 0;
+  for (int round = 0; round < 50; ++round) {
+    RandomPool pool = MakeRandomPool(rng);
+    const bool large = round % 2 == 1;
+    if (large) {
+      for (Worker& w : pool.workers) {
+        w.capacity = uniform(1, 140);
+        w.free = uniform(0, static_cast<int>(w.capacity));
+      }
+    }
+    std::vector<std::string> ids = {"nobody"};
+    for (const Worker& w : pool.workers) ids.push_back(w.worker_id);
+    for (PlacementPolicy policy : {kSpread, kBinpack}) {
+      PoolSnapshot snapshot(policy, pool.workers, pool.replicas);
+      ReferencePlacer reference(policy, pool.workers, pool.replicas);
+      for (int op = 0; op < 600; ++op) {
+        const std::string& id = ids[uniform(0, static_cast<int>(ids.size()) - 1)];
+        const int kind = uniform(0, 19);
+        if (kind < 4) {
+          const int64_t delta = uniform(-3, large ? 70 : 9);
+          ASSERT_EQ(snapshot.AdjustFree(id, delta), reference.AdjustFree(id, delta))
+              << "round " << round << " op " << op;
+          ++adjusted;
+        } else if (kind == 4) {
+          ASSERT_EQ(snapshot.Remove(id), reference.Remove(id)) << "round " << round;
+          ++removed;
+        } else {
+          const Eval& eval = pool.evals[uniform(0, static_cast<int>(pool.evals.size()) - 1)];
+          const int64_t size = large && uniform(0, 3) == 0 ? uniform(40, 90) : eval.size;
+          auto got = snapshot.Place(eval.dataset_id, size);
+          auto want = reference.Place(eval.dataset_id, size);
+          ASSERT_EQ(got.has_value(), want.has_value())
+              << "round " << round << " policy " << PlacementName(policy) << " op " << op;
+          if (want) {
+            ASSERT_EQ(got->worker_id, want->worker_id) << "round " << round << " op " << op;
+            ASSERT_EQ(got->locality, want->locality) << "round " << round << " op " << op;
+            ++placed;
+            localities += want->locality ? 1 : 0;
+          } else {
+            ++blocked;
+          }
+        }
+        ASSERT_EQ(snapshot.FreeOf(id), id == "nobody" ? -1 : reference.FreeOf(id))
+            << "round " << round << " op " << op;
+        ASSERT_EQ(snapshot.MaxFree(), reference.MaxFree()) << "round " << round << " op " << op;
+      }
+    }
+  }
+  EXPECT_GT(placed, 10'000u);
+  EXPECT_GT(localities, 2'000u);
+  EXPECT_GT(blocked, 2'000u);
+  EXPECT_GT(adjusted, 5'000u);
+  EXPECT_GT(removed, 1'000u);
+}
+
+TEST(PlacementTest, RemovedWorkerIsNeverChosenAndCannotBeAdjusted) {
+  for (PlacementPolicy policy : {kSpread, kBinpack}) {
+    PoolSnapshot snapshot(policy, {MakeWorker("w1", 100), MakeWorker("w2", 5)},
+                          {MakeReplica("d1", "w1")});
+
+    ASSERT_TRUE(snapshot.Remove("w1"));
+
+    EXPECT_EQ(snapshot.FreeOf("w1"), -1);
+    EXPECT_EQ(snapshot.MaxFree(), 5);
+    EXPECT_FALSE(snapshot.AdjustFree("w1", 10));
+    auto choice = snapshot.Place("d1", 3);  // its only holder is gone: by policy, no locality
+    ASSERT_TRUE(choice.has_value());
+    EXPECT_EQ(choice->worker_id, "w2");
+    EXPECT_FALSE(choice->locality);
+    EXPECT_FALSE(snapshot.Place("d1", 50));
+    EXPECT_TRUE(snapshot.Remove("w1"));  // known, already removed
+    EXPECT_FALSE(snapshot.Remove("nobody"));
+  }
+}
+
+TEST(PlacementTest, CapacityGivenBackIsSeenByTheDatasetIndexes) {
+  for (PlacementPolicy policy : {kSpread, kBinpack}) {
+    PoolSnapshot snapshot(policy, {MakeWorker("w1", 2), MakeWorker("w2", 200)},
+                          {MakeReplica("d1", "w1")});
+    ASSERT_FALSE(snapshot.Place("d1", 100)->locality);  // w1 is too small: w2, 200 -> 100
+
+    ASSERT_TRUE(snapshot.AdjustFree("w1", 150));  // past the exact range of binpack's index
+
+    auto choice = snapshot.Place("d1", 100);
+    ASSERT_TRUE(choice.has_value());
+    EXPECT_EQ(choice->worker_id, "w1");
+    EXPECT_TRUE(choice->locality);
+    EXPECT_EQ(snapshot.FreeOf("w1"), 52);
   }
 }
 
