@@ -64,7 +64,8 @@ constexpr int64_t kNoFree = std::numeric_limits<int64_t>::min();
 
 }  // namespace
 
-FreeIndex::FreeIndex(PlacementPolicy policy, const std::vector<int64_t>& free) : policy_(policy) {
+FreeIndex::FreeIndex(PlacementPolicy policy, const std::vector<int64_t>& free, bool lazy)
+    : policy_(policy), lazy_(lazy), slots_(static_cast<uint32_t>(free.size())) {
   if (free.empty()) return;
   // Level sizes, leaves first, each rounded up to whole groups.
   size_t nodes = free.size();
@@ -88,7 +89,11 @@ FreeIndex::FreeIndex(PlacementPolicy policy, const std::vector<int64_t>& free) :
   spare_.reserve(free.size());  // at most one node per slot ever exists: pushing never allocates
   for (uint32_t s = 0; s < free.size(); ++s) {
     masks_[s / kFanout].node[s % kFanout] = BitOf(free[s]);
-    if (free[s] > kExactMax) large_.emplace(free[s], s);
+    if (free[s] > kExactMax) {
+      large_.emplace(free[s], s);
+      if (lazy_ && keyed_.empty()) StartKeying();
+      if (lazy_) keyed_[s] = free[s];
+    }
   }
   BuildUp(masks_, level_begin_, levels_, kAny);
 }
@@ -123,10 +128,39 @@ void FreeIndex::Update(uint32_t slot, int64_t old_free, int64_t new_free) {
   }
   const uint64_t bit = BitOf(new_free);
   if (bit != BitOf(old_free)) SetLeaf(masks_, level_begin_, levels_, slot, bit, kAny);
-  if (old_free > kExactMax || new_free > kExactMax) UpdateLarge(slot, old_free, new_free);
+  if (!lazy_) {
+    if (old_free > kExactMax || new_free > kExactMax) UpdateLarge(slot, old_free, new_free);
+    return;
+  }
+  if (keyed_.empty()) {
+    if (new_free <= kExactMax) return;  // nothing was ever large: large_ is empty and right
+    StartKeying();
+  }
+  // Queued if its entry (or its absence) in large_ may no longer match its free capacity.
+  if (!queued_[slot] && (keyed_[slot] != 0 || new_free > kExactMax)) {
+    queued_[slot] = 1;
+    stale_.push_back(slot);  // reserved to the slot count: never reallocates
+  }
+}
+
+void FreeIndex::StartKeying() {
+  keyed_.assign(slots_, 0);
+  queued_.assign(slots_, 0);
+  stale_.reserve(slots_);
+}
+
+void FreeIndex::CatchUp(const std::vector<int64_t>& free, const uint32_t* worker_of_slot) {
+  for (uint32_t slot : stale_) {
+    const int64_t now = free[worker_of_slot[slot]];
+    if (keyed_[slot] != now) UpdateLarge(slot, keyed_[slot], now);
+    keyed_[slot] = now > kExactMax ? now : 0;
+    queued_[slot] = 0;
+  }
+  stale_.clear();  // keeps its capacity
 }
 
 void FreeIndex::UpdateLarge(uint32_t slot, int64_t old_free, int64_t new_free) {
+  if (old_free <= kExactMax && new_free <= kExactMax) return;
   Large::node_type node;
   if (old_free > kExactMax) {
     node = large_.extract({old_free, slot});

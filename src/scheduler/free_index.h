@@ -31,8 +31,10 @@ namespace line {
 //   over slots answers. Free capacities in [1, kExactMax] (the common case: slot counts) are
 //   one bit each in a 64-bit mask per node: the lowest root bit at or above `size` is the
 //   least sufficient value, and the leftmost leaf with that bit is its smallest slot. Larger
-//   capacities go to an ordered set of (free, slot), whose nodes are reused, not reallocated;
-//   such pools pay set re-keying as before this index existed.
+//   capacities go to an ordered set of (free, slot), whose nodes are reused, not reallocated.
+//   A lazy index (a dataset's) only queues its slots whose set entry may be out of date and
+//   re-keys them in CatchUp, before the next Choose: a worker's R datasets are then not R
+//   cold trees to walk per placement, and repeated changes to one slot cost one re-key.
 //
 // Not thread-safe; owned by its PoolSnapshot. Movable, not copyable.
 class FreeIndex {
@@ -40,18 +42,24 @@ class FreeIndex {
   static constexpr int64_t kExactMax = 64;  // binpack: free in [1, kExactMax] is in the masks
 
   FreeIndex() = default;
-  // `free[slot]` is the initial free capacity of each slot.
-  FreeIndex(PlacementPolicy policy, const std::vector<int64_t>& free);
+  // `free[slot]` is the initial free capacity of each slot. `lazy`: see CatchUp.
+  FreeIndex(PlacementPolicy policy, const std::vector<int64_t>& free, bool lazy = false);
 
   FreeIndex(FreeIndex&&) = default;
   FreeIndex& operator=(FreeIndex&&) = default;
 
-  // The policy's choice among slots with free >= size, or -1 if none has or size < 1.
+  // The policy's choice among slots with free >= size, or -1 if none has or size < 1. A lazy
+  // index must be caught up first.
   int64_t Choose(int64_t size) const;
-  // Slot `slot` had `old_free` and now has `new_free`. Allocates nothing unless, under
-  // binpack, more slots than ever before are above kExactMax at once (capacity given back).
+  // Lazy binpack indexes: brings the ordered set of large free capacities up to date, where
+  // free[worker_of_slot[slot]] is each slot's current free capacity. Cheap when nothing is
+  // queued (always, while no free capacity exceeds kExactMax).
+  void CatchUp(const std::vector<int64_t>& free, const uint32_t* worker_of_slot);
+  // Slot `slot` had `old_free` and now has `new_free`. Under binpack it may allocate when a
+  // free capacity rises above kExactMax (capacity given back); lowering one, as a placement
+  // does, never allocates.
   void Update(uint32_t slot, int64_t old_free, int64_t new_free);
-  // The largest free capacity of any slot, 0 if no slot has any.
+  // The largest free capacity of any slot, 0 if no slot has any. Not for lazy indexes.
   int64_t MaxFree() const;
   // Starts loading the cache lines an Update of `slot` touches first: its leaf's group and
   // its parent's. A placement updates R + 1 indexes whose lines are cold; asking for all of
@@ -78,6 +86,7 @@ class FreeIndex {
     return free >= 1 && free <= kExactMax ? uint64_t{1} << (free - 1) : 0;
   }
   void UpdateLarge(uint32_t slot, int64_t old_free, int64_t new_free);
+  void StartKeying();  // lazy: begins tracking large_'s keys (all slots absent but those set)
 
   PlacementPolicy policy_ = PlacementPolicy::kSpread;
   // Level 0 holds the leaves (slot order), the last level the root alone. Level l is groups
@@ -93,6 +102,14 @@ class FreeIndex {
   using Large = std::set<std::pair<int64_t, uint32_t>>;  // binpack: (free, slot), free > kExactMax
   Large large_;
   std::vector<Large::node_type> spare_;  // nodes of slots that left large_, for reuse
+  // Lazy binpack only, allocated when a free capacity first exceeds kExactMax (so never for
+  // pools of small capacities): the free capacity each slot has in large_ (0: not in it), the
+  // slots queued for CatchUp, and whether each is queued.
+  bool lazy_ = false;
+  uint32_t slots_ = 0;
+  std::vector<int64_t> keyed_;
+  std::vector<uint32_t> stale_;
+  std::vector<uint8_t> queued_;
 };
 
 }  // namespace line

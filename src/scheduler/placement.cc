@@ -69,7 +69,7 @@ PoolSnapshot::PoolSnapshot(PlacementPolicy policy, const std::vector<Worker>& ca
     for (uint32_t k = holders_begin_[d]; k < holders_begin_[d + 1]; ++k) {
       free.push_back(free_[holder_worker_[k]]);
     }
-    holders_.emplace_back(policy, free);
+    holders_.emplace_back(policy, free, /*lazy=*/true);
   }
 }
 
@@ -81,9 +81,12 @@ std::optional<PlacementChoice> PoolSnapshot::Place(std::string_view dataset_id, 
   if (!dataset_id.empty()) {
     // Exact lookup by the whole id: "d1" finds only "d1", never "d10".
     if (auto d = dataset_of_.find(dataset_id); d != dataset_of_.end()) {
-      const int64_t slot = holders_[d->second].Choose(size);
+      FreeIndex& holders = holders_[d->second];
+      const uint32_t* worker_of_slot = &holder_worker_[holders_begin_[d->second]];
+      holders.CatchUp(free_, worker_of_slot);
+      const int64_t slot = holders.Choose(size);
       if (slot >= 0) {
-        w = holder_worker_[holders_begin_[d->second] + slot];
+        w = worker_of_slot[slot];
         locality = true;
       }
     }

@@ -31,6 +31,8 @@ struct PlacementChoice {
 // order, so the smallest slot is the smallest id). A change to a worker's free capacity
 // updates the pool's index and the indexes of the R datasets it holds at once; each update is
 // a short walk up a contiguous array that stops where nothing changes (see free_index.h).
+// Only binpack's free capacities above FreeIndex::kExactMax are caught up in a dataset's
+// index lazily, when that dataset is next asked for.
 class PoolSnapshot {
  public:
   PoolSnapshot(PlacementPolicy policy, const std::vector<Worker>& candidates,
