@@ -1,7 +1,8 @@
 // GroupCommitWriter: a store's single writer. One thread owns the write connection and commits
 // everything queued since its last commit as one transaction (group commit), so one durable
-// commit serves many writes. Each body runs in its own savepoint; a failing body rolls back only
-// itself. The backend (SQLite, PostgreSQL) supplies only the steps, through GroupCommitSteps.
+// commit serves many writes. A failing body rolls back only itself: a group runs without
+// savepoints first and, only if a body fails, again with one savepoint per body. The backend
+// (SQLite, PostgreSQL) supplies only the steps, through GroupCommitSteps.
 //
 // Thread-safety: Write, Close and Stats are thread-safe. Bodies, the steps and done callbacks
 // run on the writer thread; a done callback may call Write (the queue lock is not held then).
@@ -53,6 +54,7 @@ struct WriterStats {
   int64_t failed_commits = 0;  // groups whose BEGIN, savepoints or COMMIT failed
   int64_t retried_groups = 0;  // groups rolled back and run again after losing a race
   int64_t lazy_commits = 0;    // commits of groups of lazy bodies only (no wait for the disk)
+  int64_t savepoint_reruns = 0;  // groups run again with savepoints after a body failed
 };
 
 class GroupCommitWriter {
@@ -93,6 +95,8 @@ class GroupCommitWriter {
   // savepoint machinery itself failed and the whole group is lost, and `lost_race` when the
   // body lost a race with another node's transaction (the group runs again).
   Status RunInSavepoint(const TxBody& body, Status& fatal, bool& lost_race);
+  // Runs one body as it is (no savepoint); a throw becomes an Internal status.
+  Status RunBody(const TxBody& body);
 
   // Constant after construction; used only by the writer thread.
   const std::unique_ptr<GroupCommitSteps> steps_;
@@ -112,6 +116,7 @@ class GroupCommitWriter {
   std::atomic<int64_t> failed_commits_{0};
   std::atomic<int64_t> retried_groups_{0};
   std::atomic<int64_t> lazy_commits_{0};
+  std::atomic<int64_t> savepoint_reruns_{0};
 };
 
 }  // namespace line

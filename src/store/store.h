@@ -191,11 +191,13 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Queues a write transaction. `body` runs on the store's writer thread inside a savepoint of
-  // a group commit shared with whatever else was queued meanwhile; `done` runs on the writer
-  // thread after that commit is durable (fsync), or with the error that stopped it. If the
-  // body fails, done gets the body's status and the body's writes are rolled back. `done`
-  // must not block; it may queue further writes.
+  // Queues a write transaction. `body` runs on the store's writer thread in a group commit
+  // shared with whatever else was queued meanwhile; `done` runs on the writer thread after
+  // that commit is durable (fsync), or with the error that stopped it. If the body fails,
+  // done gets the body's status and the body's writes are rolled back, and only they. A body
+  // may run more than once before its single done (the group runs again after another
+  // body's failure or a lost race), each time in a fresh transaction: it must not count on
+  // effects of an earlier run. `done` must not block; it may queue further writes.
   virtual void Write(TxBody body, TxDone done) = 0;
 
   // Write() for soft state that the next write re-establishes anyway (heartbeats: TTL

@@ -944,6 +944,23 @@ TEST_P(StoreConformanceTest, FailedBodyRollsBackOnlyItsOwnWrites) {
   }));
 }
 
+// A group runs without savepoints first; a lone body that fails is rolled back with its
+// transaction, and runs only once.
+TEST_P(StoreConformanceTest, ALoneFailingBodyIsRolledBackAndRunsOnce) {
+  std::atomic<int> runs{0};
+  Status failed = WriteSync(store(), [&](Tx& tx) {
+    ++runs;
+    LINE_RETURN_IF_ERROR(tx.InsertPool(MakePool("lone")));
+    return Status(Code::kConflict, "changed my mind");
+  });
+  EXPECT_EQ(failed.code(), Code::kConflict);
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_FALSE(ReadValue(store(), [](Tx& tx) { return tx.GetPool("lone"); }).has_value());
+  // The writer is fine afterwards.
+  LINE_EXPECT_OK(WriteSync(store(), [](Tx& tx) { return tx.InsertPool(MakePool("lone")); }));
+  EXPECT_TRUE(ReadValue(store(), [](Tx& tx) { return tx.GetPool("lone"); }).has_value());
+}
+
 TEST_P(StoreConformanceTest, ConstraintViolationFailsOnlyThatBody) {
   LINE_ASSERT_OK(WriteSync(store(), [](Tx& tx) { return tx.InsertPool(MakePool("p")); }));
   WriterGate gate(store());
