@@ -144,7 +144,10 @@ void GroupCommitWriter::CommitGroup(std::vector<Request>& group) {
         }
         // On the last attempt a loser just fails alone; the others still run and commit.
         lost_race = lost && attempt < kGroupAttempts;
-        failed_bare = !savepoints && !outcomes[ran].ok() && !lost_race;
+        // Most failures (not found, already ended) come before any write: such a body leaves
+        // nothing to undo, and the group simply goes on.
+        failed_bare = !savepoints && !outcomes[ran].ok() && !lost_race &&
+                      !steps_->FailedBodyLeftNoTrace();
         if (!fatal.ok() || lost_race || failed_bare) {
           ++ran;
           break;

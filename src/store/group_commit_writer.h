@@ -41,6 +41,10 @@ class GroupCommitSteps {
   // that the whole group should run again in a new transaction. Bodies are written to be
   // re-runnable (a body may run more than once before its single done).
   virtual bool BodyMayRunAgain() { return false; }
+  // After a body failed outside any savepoint: whether it changed nothing and left the
+  // transaction usable, so that the group goes on as if it had not run (no rollback, no
+  // second run of the group). false when unsure.
+  virtual bool FailedBodyLeftNoTrace() { return false; }
   virtual Status ReleaseSavepoint() = 0;
   // Returns once the group is durable.
   virtual Status Commit() = 0;

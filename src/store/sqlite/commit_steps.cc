@@ -1,5 +1,7 @@
 #include "store/sqlite/commit_steps.h"
 
+#include <sqlite3.h>
+
 #include "store/sqlite/sqlite_tx.h"
 
 namespace line::sqlite {
@@ -18,8 +20,17 @@ Status SqliteCommitSteps::Begin(bool durable) {
 Status SqliteCommitSteps::Savepoint() { return conn_->Run(Sql::kSavepoint); }
 
 Status SqliteCommitSteps::RunBody(const TxBody& body) {
+  changes_before_body_ = sqlite3_total_changes64(conn_->db());
   SqliteTx tx(*conn_);
   return body(tx);
+}
+
+bool SqliteCommitSteps::FailedBodyLeftNoTrace() {
+  // Rows inserted, updated or deleted by statements that completed count; a statement that
+  // failed was undone by SQLite itself and does not. Bodies write rows only (no DDL), so an
+  // unchanged count means nothing to undo, as long as the transaction is still open.
+  sqlite3* db = conn_->db();
+  return sqlite3_get_autocommit(db) == 0 && sqlite3_total_changes64(db) == changes_before_body_;
 }
 
 Status SqliteCommitSteps::RollbackToSavepoint() { return conn_->Run(Sql::kRollbackTo); }

@@ -4,6 +4,7 @@
 // Not thread-safe: used only by the writer thread, which owns the write connection.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 
 #include "store/group_commit_writer.h"
@@ -22,9 +23,11 @@ class SqliteCommitSteps final : public GroupCommitSteps {
   Status ReleaseSavepoint() override;
   Status Commit() override;
   void Abandon() override;
+  bool FailedBodyLeftNoTrace() override;
 
  private:
   std::unique_ptr<Connection> conn_;
+  int64_t changes_before_body_ = 0;  // sqlite3_total_changes64 when the last body started
   bool synchronous_full_ = true;  // the connection opens with synchronous=FULL
 };
 

@@ -87,6 +87,7 @@ SqliteStoreStats SqliteStore::Stats() const {
   stats.failed_commits = writer.failed_commits;
   stats.checkpoints = checkpointer_->checkpoints();
   stats.lazy_commits = writer.lazy_commits;
+  stats.savepoint_reruns = writer.savepoint_reruns;
   return stats;
 }
 

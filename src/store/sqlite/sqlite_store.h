@@ -34,6 +34,7 @@ struct SqliteStoreStats {
   int64_t failed_commits = 0;  // groups lost to a BEGIN, savepoint or COMMIT failure
   int64_t checkpoints = 0;     // WAL checkpoints run (off the writer thread, normally)
   int64_t lazy_commits = 0;    // of commits: groups of lazy writes only, committed without fsync
+  int64_t savepoint_reruns = 0;  // groups run again with savepoints after a body failed
 };
 
 class SqliteStore final : public Store {
