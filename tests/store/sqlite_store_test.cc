@@ -227,6 +227,24 @@ TEST(SqliteStoreTest, ReopenAfterCloseKeepsTheData) {
   }));
 }
 
+// The steps of `sql`'s query plan (EXPLAIN QUERY PLAN's detail column), one per row; empty
+// (and a test failure) if it does not prepare.
+std::vector<std::string> PlanSteps(Connection& conn, std::string_view sql) {
+  std::string explain = "EXPLAIN QUERY PLAN " + std::string(sql);
+  sqlite3_stmt* stmt = nullptr;
+  std::vector<std::string> steps;
+  if (sqlite3_prepare_v2(conn.db(), explain.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << sql << ": " << sqlite3_errmsg(conn.db());
+    sqlite3_finalize(stmt);
+    return steps;
+  }
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    steps.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3)));
+  }
+  sqlite3_finalize(stmt);
+  return steps;
+}
+
 // Every statement is planned as an index SEARCH (or a rowid/primary-key search): never a SCAN
 // of a table or index, never a temporary B-tree for ORDER BY/DISTINCT. Run against a database
 // at the latest schema.
@@ -240,15 +258,7 @@ TEST(SqliteStoreTest, EveryStatementSearchesAnIndex) {
   for (const sqlite::SqlStatement& statement : sqlite::AllSql()) {
     if (statement.control) continue;
     SCOPED_TRACE(statement.name);
-    std::string explain = std::string("EXPLAIN QUERY PLAN ") + statement.text;
-    sqlite3_stmt* stmt = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(conn->db(), explain.c_str(), -1, &stmt, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(conn->db());
-    std::vector<std::string> details;
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      details.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3)));
-    }
-    sqlite3_finalize(stmt);
+    std::vector<std::string> details = PlanSteps(*conn, statement.text);
     bool searched = false;
     for (const std::string& detail : details) {
       EXPECT_FALSE(detail.starts_with("SCAN ")) << statement.text << "\n  plan: " << detail;
@@ -264,8 +274,8 @@ TEST(SqliteStoreTest, EveryStatementSearchesAnIndex) {
   EXPECT_GT(planned, 40);
 }
 
-// The query plan of the named statement, its steps' details joined, on a database at the
-// latest schema ("" if there is no such statement).
+// The query plan of the named statement, its steps joined, on a database at the latest
+// schema ("" if there is no such statement).
 std::string PlanOf(std::string_view name) {
   ScopedTempDir dir;
   const std::string path = dir.File("line.db");
@@ -275,14 +285,8 @@ std::string PlanOf(std::string_view name) {
   if (conn == nullptr) return "";
   for (const sqlite::SqlStatement& statement : sqlite::AllSql()) {
     if (name != statement.name) continue;
-    std::string explain = std::string("EXPLAIN QUERY PLAN ") + statement.text;
-    sqlite3_stmt* stmt = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(conn->db(), explain.c_str(), -1, &stmt, nullptr), SQLITE_OK);
     std::string plan;
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      plan += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
-    }
-    sqlite3_finalize(stmt);
+    for (const std::string& step : PlanSteps(*conn, statement.text)) plan += step;
     return plan;
   }
   return "";
