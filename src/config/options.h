@@ -10,7 +10,7 @@
 
 namespace line {
 
-// The number of cores (at least 1): the default count of HTTP I/O threads.
+// Half the cores (at least 1): the default count of HTTP I/O threads.
 int64_t DefaultThreads();
 
 struct Options {
@@ -24,7 +24,7 @@ struct Options {
   int64_t max_body = 8 * 1024 * 1024; // LINE_MAX_BODY: largest request body in bytes
   std::string store = "sqlite:line-data/line.db";  // LINE_STORE
   std::string listen = "127.0.0.1:8080";           // LINE_LISTEN
-  int64_t threads = DefaultThreads();  // LINE_THREADS: HTTP I/O threads (default: cores)
+  int64_t threads = DefaultThreads();  // LINE_THREADS: HTTP I/O threads (default: cores / 2)
   std::string log_level = "info";     // LINE_LOG_LEVEL: debug, info, warn, error
 
   // Checks ranges; the message names the variable (e.g. "LINE_WORKER_TTL must be ...").
