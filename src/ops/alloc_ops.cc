@@ -91,9 +91,22 @@ void LineService::ReceiveAttempt(std::shared_ptr<ReceiveAllocsRequest> req,
     }
     TimeMs wake_at = deadline;
     if (next_redelivery > 0) wake_at = std::min(wake_at, next_redelivery);
-    bool parked = waiters_->Wait(key, generation, wake_at, [this, req, reply, deadline] {
-      ReceiveAttempt(req, reply, deadline);
-    });
+    // A round placing on this worker may hand its allocs over directly, already marked
+    // delivered in the round's own commit (scheduler/poll_handoff.h).
+    auto take = [reply](std::vector<HandedAlloc> handed) {
+      ReceiveAllocsResponse response;
+      for (HandedAlloc& h : handed) {
+        const Alloc& a = h.alloc;
+        response.allocs.push_back(ReceivedAlloc{a.pool_id, a.alloc_id, a.worker_id, a.eval_id,
+                                                a.dataset_id, a.size, std::move(h.payload),
+                                                a.attempt});
+      }
+      (*reply)(std::move(response));
+    };
+    bool parked = waiters_->Wait(
+        key, generation, wake_at,
+        [this, req, reply, deadline] { ReceiveAttempt(req, reply, deadline); }, std::move(take),
+        req->max_number_of_messages);
     if (!parked) (*reply)(ReceiveAllocsResponse{});  // shutting down: answer empty now
     return;
   }

@@ -41,7 +41,8 @@ uint64_t AllocWaiters::Generation(const std::string& key) {
   return it == generations_.end() ? 0 : it->second;
 }
 
-bool AllocWaiters::Wait(const std::string& key, uint64_t seen, TimeMs deadline, Fire fire) {
+bool AllocWaiters::Wait(const std::string& key, uint64_t seen, TimeMs deadline, Fire fire,
+                        Take take, int64_t max_take) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return false;
@@ -51,7 +52,7 @@ bool AllocWaiters::Wait(const std::string& key, uint64_t seen, TimeMs deadline, 
       immediate_.push_back(std::move(fire));
     } else {
       uint64_t id = next_id_++;
-      by_key_[key].push_back(Waiter{id, deadline, std::move(fire)});
+      by_key_[key].push_back(Waiter{id, deadline, std::move(fire), std::move(take), max_take});
       by_deadline_.emplace(deadline, std::make_pair(key, id));
     }
   }
@@ -69,17 +70,53 @@ void AllocWaiters::Notify(const std::string& key) {
     // writer) must not spend its time on long-poll reads.
     for (Waiter& w : it->second) {
       immediate_.push_back(std::move(w.fire));
-      auto range = by_deadline_.equal_range(w.deadline);
-      for (auto d = range.first; d != range.second; ++d) {
-        if (d->second.second == w.id) {
-          by_deadline_.erase(d);
-          break;
-        }
-      }
+      EraseDeadline(w);
     }
     by_key_.erase(it);
   }
   changed_.notify_all();
+}
+
+std::optional<AllocWaiters::Claimed> AllocWaiters::Claim(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return std::nullopt;
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) return std::nullopt;
+  std::vector<Waiter>& waiters = it->second;  // in the order they parked
+  for (size_t i = 0; i < waiters.size(); ++i) {
+    if (!waiters[i].take) continue;
+    Waiter w = std::move(waiters[i]);
+    waiters.erase(waiters.begin() + static_cast<std::ptrdiff_t>(i));
+    if (waiters.empty()) by_key_.erase(it);
+    EraseDeadline(w);
+    return Claimed{std::move(w.fire), std::move(w.take), w.max_take};
+  }
+  return std::nullopt;
+}
+
+void AllocWaiters::Refire(Fire fire) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      immediate_.push_back(std::move(fire));
+      fire = nullptr;
+    }
+  }
+  if (fire) {
+    fire();  // the waiter thread is gone or going: nobody else would
+    return;
+  }
+  changed_.notify_all();
+}
+
+void AllocWaiters::EraseDeadline(const Waiter& w) {
+  auto range = by_deadline_.equal_range(w.deadline);
+  for (auto d = range.first; d != range.second; ++d) {
+    if (d->second.second == w.id) {
+      by_deadline_.erase(d);
+      return;
+    }
+  }
 }
 
 void AllocWaiters::Forget(const std::string& key) {

@@ -4,6 +4,10 @@
 // Lost wake-ups are impossible by generation counting: a caller reads Generation(key) before
 // looking for allocs, and Wait() fires at once if a Notify happened in between.
 //
+// A waiter may also take allocs handed over directly: the scheduler claims it (Claim) during a
+// round and then either gives it the round's allocs or sends it back to looking (Refire);
+// see scheduler/poll_handoff.h.
+//
 // Thread-safe. Owns one timer thread between Start() and Stop(); deadlines are read on Clock.
 #pragma once
 
@@ -12,18 +16,29 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"
+#include "scheduler/poll_handoff.h"
 
 namespace line {
 
 class AllocWaiters {
  public:
   using Fire = std::function<void()>;
+  using Take = std::function<void(std::vector<HandedAlloc>)>;
+
+  // A waiter taken out of waiting by Claim(): call `take` with its allocs, or hand `fire` to
+  // Refire().
+  struct Claimed {
+    Fire fire;
+    Take take;
+    int64_t max_take = 0;
+  };
 
   explicit AllocWaiters(Clock* clock);
   ~AllocWaiters();
@@ -38,7 +53,14 @@ class AllocWaiters {
   // Parks `fire` until Notify(key) bumps the generation past `seen`, or until `deadline`.
   // Fires on the waiter thread, never on the caller's or the notifier's. Returns false,
   // without parking or firing, once Stop() has begun: the caller answers at once instead.
-  bool Wait(const std::string& key, uint64_t seen, TimeMs deadline, Fire fire);
+  // With `take`, the waiter can also be claimed and given up to `max_take` allocs directly.
+  bool Wait(const std::string& key, uint64_t seen, TimeMs deadline, Fire fire,
+            Take take = nullptr, int64_t max_take = 0);
+  // Takes out the longest-parked waiter of `key` that takes allocs; nullopt if there is none
+  // (or Stop() has begun). Neither its deadline nor a Notify fires it any more.
+  std::optional<Claimed> Claim(const std::string& key);
+  // Fires a claimed waiter after all, on the waiter thread (on the caller's once stopping).
+  void Refire(Fire fire);
   void Notify(const std::string& key);
   // Drops the key's generation once its worker is gone, so the map does not grow with every
   // worker ever seen. A poll racing with this sees a changed generation and looks again (and
@@ -52,7 +74,10 @@ class AllocWaiters {
     uint64_t id;
     TimeMs deadline;
     Fire fire;
+    Take take;  // may be null: this waiter only fires
+    int64_t max_take = 0;
   };
+  void EraseDeadline(const Waiter& w);  // with mu_ held
   void Loop();
   void FireAll(std::vector<Fire>& fires);
 

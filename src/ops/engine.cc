@@ -19,7 +19,19 @@ Engine::Engine(Store* store, Clock* clock, Options options, std::unique_ptr<Clus
         // A long-poll for the same worker may be parked on another node.
         cluster_->AllocsCommitted(std::vector<std::string>(keys.begin(), keys.end()));
       },
-      cluster_.get());
+      cluster_.get(),
+      [this](const std::string& pool_id,
+             const std::string& worker_id) -> std::optional<ClaimedPoll> {
+        std::optional<AllocWaiters::Claimed> claimed =
+            waiters_->Claim(AllocWaiters::Key(pool_id, worker_id));
+        if (!claimed) return std::nullopt;
+        return ClaimedPoll{
+            .max_allocs = claimed->max_take,
+            .deliver = std::move(claimed->take),
+            .release = [this, fire = std::move(claimed->fire)]() mutable {
+              waiters_->Refire(std::move(fire));
+            }};
+      });
   sweeper_ = std::make_unique<Sweeper>(
       store_, clock_, &cache_,
       Sweeper::Ttls{options_.pool_ttl, options_.worker_ttl, options_.replica_ttl},

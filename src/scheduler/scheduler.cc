@@ -10,12 +10,13 @@
 namespace line {
 
 Scheduler::Scheduler(Store* store, Clock* clock, SnapshotCache* cache, PlacedHook on_placed,
-                     Cluster* cluster)
+                     Cluster* cluster, ClaimPoll claim_poll)
     : store_(store),
       clock_(clock),
       cache_(cache),
       on_placed_(std::move(on_placed)),
-      cluster_(cluster) {}
+      cluster_(cluster),
+      claim_poll_(std::move(claim_poll)) {}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -117,18 +118,22 @@ Status Scheduler::RunRound(const std::string& pool_id, RoundOutcome* outcome) {
   // The round runs as a write body, in the store's write order: that is what keeps the cached
   // snapshot exact (snapshot_cache.h).
   bool ran = false;
+  Claims claims;
   Status status = WriteSync(*store_, [&](Tx& tx) -> Status {
     // Run again after the store rolled the group back: the snapshot was charged with a plan
     // that never committed.
     if (ran) cache_->Invalidate(pool_id);
     ran = true;
     *outcome = RoundOutcome();
-    return Round(tx, pool_id, now, *outcome);
+    return Round(tx, pool_id, now, *outcome, claims);
   });
   if (!status.ok()) {
     cache_->Invalidate(pool_id);  // the commit may have failed after the plan changed it
+    SettleClaims(claims, {});
     return status;
   }
+  // Durable now: the claimed polls answer first, then everyone else who may be waiting.
+  SettleClaims(claims, std::move(outcome->handed));
   if (!outcome->allocs.empty() && on_placed_) on_placed_(outcome->allocs);
   if (outcome->placed > 0 || outcome->conflicts > 0) {
     spdlog::debug("pool {}: placed {} evals ({} blocked, {} conflicts{})", pool_id,
@@ -138,7 +143,8 @@ Status Scheduler::RunRound(const std::string& pool_id, RoundOutcome* outcome) {
   return Status::Ok();
 }
 
-Status Scheduler::Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOutcome& outcome) {
+Status Scheduler::Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOutcome& outcome,
+                        Claims& claims) {
   LINE_ASSIGN_OR_RETURN(std::optional<Pool> pool, tx.GetPool(pool_id));
   if (!pool || pool->disbanded) {
     cache_->Invalidate(pool_id);
@@ -192,7 +198,14 @@ Status Scheduler::Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOut
     return Status::Ok();
   }
   // On an error the snapshot (already charged with the plan) is dropped with this frame.
-  LINE_ASSIGN_OR_RETURN(CommittedPlan committed, CommitPlan(tx, *pool, evals, plan, now));
+  const std::vector<bool> delivered = ClaimPolls(pool_id, plan, claims);
+  LINE_ASSIGN_OR_RETURN(CommittedPlan committed,
+                        CommitPlan(tx, *pool, evals, plan, now, delivered));
+  for (size_t i = 0; i < committed.allocs.size(); ++i) {
+    if (committed.allocs[i].delivered_at == 0) continue;
+    outcome.handed.push_back(
+        HandedAlloc{committed.allocs[i], evals[committed.eval_indexes[i]].payload});
+  }
   outcome.placed = static_cast<int64_t>(committed.allocs.size());
   outcome.conflicts = committed.conflicts;
   outcome.blocked = static_cast<int64_t>(plan.blocked.size());
@@ -200,6 +213,46 @@ Status Scheduler::Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOut
   // A conflict means the snapshot charged a placement that did not happen: rebuild it.
   if (committed.conflicts == 0) cache_->PutIfCurrent(pool_id, std::move(snapshot), epoch);
   return Status::Ok();
+}
+
+std::vector<bool> Scheduler::ClaimPolls(const std::string& pool_id, const Plan& plan,
+                                        Claims& claims) {
+  std::vector<bool> delivered(plan.placements.size(), false);
+  if (!claim_poll_) return delivered;
+  std::set<std::string> none_parked;  // asked in this run of the body: no poll waiting
+  std::map<std::string, int64_t> taken;
+  for (size_t i = 0; i < plan.placements.size(); ++i) {
+    const std::string& worker_id = plan.placements[i].worker_id;
+    auto claim = claims.find(worker_id);
+    if (claim == claims.end()) {
+      if (none_parked.contains(worker_id)) continue;
+      std::optional<ClaimedPoll> poll = claim_poll_(pool_id, worker_id);
+      if (!poll) {
+        none_parked.insert(worker_id);
+        continue;
+      }
+      claim = claims.emplace(worker_id, std::move(*poll)).first;
+    }
+    int64_t& count = taken[worker_id];
+    if (count >= claim->second.max_allocs) continue;  // the rest wait for its next poll
+    ++count;
+    delivered[i] = true;
+  }
+  return delivered;
+}
+
+void Scheduler::SettleClaims(Claims& claims, std::vector<HandedAlloc> handed) {
+  std::map<std::string, std::vector<HandedAlloc>> by_worker;
+  for (HandedAlloc& h : handed) by_worker[h.alloc.worker_id].push_back(std::move(h));
+  for (auto& [worker_id, poll] : claims) {
+    auto mine = by_worker.find(worker_id);
+    if (mine == by_worker.end()) {
+      poll.release();  // every placement on it was refused, or the round failed
+    } else {
+      poll.deliver(std::move(mine->second));
+    }
+  }
+  claims.clear();
 }
 
 }  // namespace line

@@ -26,11 +26,14 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "model/model.h"
+#include "scheduler/poll_handoff.h"
 #include "scheduler/snapshot_cache.h"
 #include "store/cluster.h"
 #include "store/store.h"
 
 namespace line {
+
+struct Plan;
 
 class Scheduler {
  public:
@@ -38,9 +41,10 @@ class Scheduler {
   using PlacedHook = std::function<void(const std::vector<Alloc>&)>;
 
   // `cluster` says which pools this node schedules (null: all of them) and carries wake-ups
-  // to the owner of the others.
+  // to the owner of the others. `claim_poll` (may be null) finds the long-polls parked here
+  // that a round hands its allocs to (poll_handoff.h).
   Scheduler(Store* store, Clock* clock, SnapshotCache* cache, PlacedHook on_placed,
-            Cluster* cluster = nullptr);
+            Cluster* cluster = nullptr, ClaimPoll claim_poll = nullptr);
   ~Scheduler();
 
   void Start();
@@ -72,20 +76,31 @@ class Scheduler {
     int64_t blocked = 0;
     bool rebuilt = false;  // the snapshot was built from the store
     std::vector<Alloc> allocs;
+    std::vector<HandedAlloc> handed;  // of `allocs`, those written delivered to a claimed poll
   };
+  // The long-polls one round claimed, by worker. Kept when the store runs the round's body
+  // again, so a poll is claimed once per round.
+  using Claims = std::map<std::string, ClaimedPoll>;
   void Loop();
   // One round. Progress (placed > 0) or lost races (conflicts > 0) are worth another round;
   // a round that did neither means what is left fits nowhere: sleep until woken.
   Status RunRound(const std::string& pool_id, RoundOutcome* outcome);
 
   // The round's transaction body.
-  Status Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOutcome& outcome);
+  Status Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOutcome& outcome,
+               Claims& claims);
+  // Claims the parked polls of the plan's workers; says which placements go to them (at most
+  // each poll's maximum, in plan order).
+  std::vector<bool> ClaimPolls(const std::string& pool_id, const Plan& plan, Claims& claims);
+  // After the round: hands each claimed poll its allocs, or releases it.
+  static void SettleClaims(Claims& claims, std::vector<HandedAlloc> handed);
 
   Store* const store_;
   Clock* const clock_;
   SnapshotCache* const cache_;
   const PlacedHook on_placed_;
   Cluster* const cluster_;  // may be null
+  const ClaimPoll claim_poll_;  // may be null
 
   std::mutex mu_;
   std::condition_variable wake_;

@@ -170,7 +170,8 @@ class Tx {
   // (ClaimCapacity's condition), and inserts its alloc (alloc.seq set). A placement whose eval
   // is no longer pending, or whose worker cannot take it, changes nothing; `committed[i]`
   // says whether placement i happened. A store may refuse more than strictly necessary
-  // (every placement on a worker that cannot take them all), never less.
+  // (every placement on a worker that cannot take them all), never less. An alloc may come
+  // already delivered (delivered_at set: a long-poll takes it straight from the round).
   // The default runs the single-row primitives above; a store with costly round trips
   // (PostgreSQL) overrides it with set-based statements.
   virtual Result<std::vector<bool>> PlaceEvals(std::vector<Placement>& placements, TimeMs now);

@@ -422,6 +422,8 @@ TEST_P(StoreConformanceTest, PlaceEvalsCommitsWholePlacementsOnly) {
   std::vector<Placement> placements = {placement(0, "roomy"), placement(1, "roomy"),
                                         placement(2, "full"), placement(3, "draining"),
                                         placement(4, "roomy")};
+  // e2's alloc goes straight to a parked long-poll: it is written already delivered.
+  placements[1].alloc.delivered_at = kNow;
   std::vector<Placement> second = {placement(3, "full"), placement(2, "full")};
   std::vector<bool> done, done_second;
   LINE_ASSERT_OK(WriteSync(store(), [&](Tx& tx) -> Status {
@@ -465,6 +467,7 @@ TEST_P(StoreConformanceTest, PlaceEvalsCommitsWholePlacementsOnly) {
       EXPECT_EQ(alloc->size, 2);
       EXPECT_EQ(alloc->locality, p.alloc.locality);
       EXPECT_EQ(alloc->seq, p.alloc.seq) << "seq is reported back";
+      EXPECT_EQ(alloc->delivered_at, p.alloc.delivered_at) << p.pending.eval_id;
       EXPECT_GT(alloc->seq, 0);
     } else {
       EXPECT_FALSE(alloc.has_value()) << p.pending.eval_id;

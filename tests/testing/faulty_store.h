@@ -1,5 +1,7 @@
 // FaultyStore: a Store that forwards to a real one until told to fail, then answers every write
 // (and, if asked, every read) with StoreUnavailable without running it: an outage on demand.
+// It can also fail writes after their body ran (the commit is lost: everything rolls back), and
+// counts the writes it was asked for.
 #pragma once
 
 #include <atomic>
@@ -14,11 +16,23 @@ class FaultyStore final : public Store {
   explicit FaultyStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
 
   void SetDown(bool down) { down_ = down; }
+  // Each write runs its body, then fails as if the commit had been lost.
+  void SetFailAfterBody(bool fail) { fail_after_body_ = fail; }
+  // Writes asked for so far (lazy ones included), whatever became of them.
+  int64_t writes() const { return writes_.load(); }
 
   void Write(TxBody body, TxDone done) override {
+    writes_.fetch_add(1);
     if (down_) {
       done(Status::Unavailable("injected outage"));
       return;
+    }
+    if (fail_after_body_) {
+      body = [body = std::move(body)](Tx& tx) -> Status {
+        Status ran = body(tx);
+        if (!ran.ok()) return ran;
+        return Status::Unavailable("injected loss of the commit");
+      };
     }
     inner_->Write(std::move(body), std::move(done));
   }
@@ -32,6 +46,8 @@ class FaultyStore final : public Store {
  private:
   std::unique_ptr<Store> inner_;
   std::atomic<bool> down_{false};
+  std::atomic<bool> fail_after_body_{false};
+  std::atomic<int64_t> writes_{0};
 };
 
 }  // namespace line::testing

@@ -230,10 +230,11 @@ constexpr std::array<PgStatement, static_cast<size_t>(PgSql::kCount)> kStatement
      "INSERT INTO allocs(pool_id, alloc_id, worker_id, eval_id, dataset_id, size, attempt, "
      "locality, state, ttl, created_at, delivered_at, acked, ended_at, end_reason) "
      "SELECT $1, a.alloc_id, a.worker_id, a.eval_id, a.dataset_id, a.size, a.attempt, "
-     "a.locality, 'live', a.ttl, a.created_at, 0, false, 0, '' "
+     "a.locality, 'live', a.ttl, a.created_at, a.delivered_at, false, 0, '' "
      "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], "
-     "$8::boolean[], $9::bigint[], $10::bigint[]) "
-     "AS a(alloc_id, worker_id, eval_id, dataset_id, size, attempt, locality, ttl, created_at) "
+     "$8::boolean[], $9::bigint[], $10::bigint[], $11::bigint[]) "
+     "AS a(alloc_id, worker_id, eval_id, dataset_id, size, attempt, locality, ttl, created_at, "
+     "delivered_at) "
      "RETURNING alloc_id, seq",
      false},
     // New evals without an idempotency key, many at once (Tx::InsertEvals). WITH ORDINALITY

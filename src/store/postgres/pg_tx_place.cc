@@ -19,7 +19,7 @@ Result<std::vector<bool>> PostgresTx::PlaceEvals(std::vector<Placement>& placeme
   for (const Placement& p : placements) {
     const Alloc& a = p.alloc;
     // The insert below writes a fresh live alloc; anything else is a caller's bug.
-    if (a.pool_id != pool_id || a.state != AllocState::kLive || a.delivered_at != 0 ||
+    if (a.pool_id != pool_id || a.state != AllocState::kLive || a.delivered_at < 0 ||
         a.acked || a.ended_at != 0 || !a.end_reason.empty() || a.eval_id != p.pending.eval_id) {
       return Status::Internal("PlaceEvals: placement of eval " + p.pending.eval_id +
                               " is not a fresh live alloc of pool " + pool_id);
@@ -83,7 +83,7 @@ Result<std::vector<bool>> PostgresTx::PlaceEvals(std::vector<Placement>& placeme
   }
 
   // 4. The allocs of the placements that hold.
-  PgArray ids, workers, evals, datasets, sizes, attempts, localities, ttls, created;
+  PgArray ids, workers, evals, datasets, sizes, attempts, localities, ttls, created, delivered;
   std::map<std::string, size_t> index_of_alloc;
   for (size_t i = 0; i < placements.size(); ++i) {
     const Placement& p = placements[i];
@@ -98,6 +98,7 @@ Result<std::vector<bool>> PostgresTx::PlaceEvals(std::vector<Placement>& placeme
     localities.AddBool(a.locality);
     ttls.AddInt(a.ttl);
     created.AddInt(a.created_at);
+    delivered.AddInt(a.delivered_at);
     index_of_alloc[a.alloc_id] = i;
   }
   if (index_of_alloc.empty()) return committed;
@@ -112,7 +113,8 @@ Result<std::vector<bool>> PostgresTx::PlaceEvals(std::vector<Placement>& placeme
                                                          .Add(attempts.str())
                                                          .Add(localities.str())
                                                          .Add(ttls.str())
-                                                         .Add(created.str())));
+                                                         .Add(created.str())
+                                                         .Add(delivered.str())));
   if (static_cast<size_t>(inserted.rows()) != index_of_alloc.size()) {
     return Status::Internal("PlaceEvals: inserted " + std::to_string(inserted.rows()) +
                             " allocs of " + std::to_string(index_of_alloc.size()));

@@ -1,0 +1,123 @@
+// A scheduling round hands its new allocs straight to the long-polls parked on this node
+// (scheduler/poll_handoff.h): the poll is answered from the round's own commit, the allocs are
+// stored as delivered by that commit, and a poll whose round did not commit goes back to
+// waiting instead of being lost or answered with allocs that do not exist.
+#include <future>
+
+#include "engine_fixture.h"
+
+namespace line::testing {
+namespace {
+
+class PollHandoffTest : public EngineTest {
+ protected:
+  struct Answer {
+    Result<ReceiveAllocsResponse> result = Status::Internal("no answer");
+    int64_t writes_so_far = 0;  // the store writes asked for when the answer came
+  };
+
+  // Parks a long-poll (the clock never moves, so only a commit can answer it).
+  std::future<Answer> Park(const std::string& pool, const std::string& worker,
+                           int64_t max_allocs) {
+    auto answered = std::make_shared<std::promise<Answer>>();
+    std::future<Answer> answer = answered->get_future();
+    engine_->service().ReceiveAllocs(
+        ReceiveAllocsRequest{pool, worker, max_allocs, 20},
+        [this, answered](Result<ReceiveAllocsResponse> r) {
+          answered->set_value(Answer{std::move(r), faulty_->writes()});
+        });
+    return answer;
+  }
+
+  std::vector<std::string> ScheduleBatch(const std::string& pool, int n) {
+    ScheduleEvalsRequest batch;
+    batch.pool_id = pool;
+    for (int i = 0; i < n; ++i) {
+      EvalSpec spec;
+      spec.size = 1;
+      spec.payload = "{\"n\":" + std::to_string(i) + "}";
+      batch.evals.push_back(spec);
+    }
+    auto accepted = Call(&Service::ScheduleEvals, batch);
+    EXPECT_TRUE(accepted.ok()) << accepted.status().ToString();
+    return accepted.ok() ? accepted->eval_ids : std::vector<std::string>{};
+  }
+
+  std::vector<std::string> EvalIdsReceived(const std::string& pool, const std::string& worker) {
+    auto got = Call(&Service::ReceiveAllocs, ReceiveAllocsRequest{pool, worker, 10, 0});
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    std::vector<std::string> ids;
+    if (got.ok()) {
+      for (const ReceivedAlloc& a : got->allocs) ids.push_back(a.eval_id);
+    }
+    return ids;
+  }
+};
+
+TEST_F(PollHandoffTest, AParkedPollIsAnsweredByThePlacingRoundWithoutAWriteOfItsOwn) {
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 4);
+  std::future<Answer> answer = Park(pool, worker, /*max_allocs=*/2);
+  const int64_t before = faulty_->writes();
+  std::vector<std::string> evals = ScheduleBatch(pool, 3);
+  ASSERT_EQ(evals.size(), 3u);
+
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  Answer got = answer.get();
+  ASSERT_TRUE(got.result.ok()) << got.result.status().ToString();
+  // Its maximum, oldest first, with their payloads.
+  ASSERT_EQ(got.result->allocs.size(), 2u);
+  EXPECT_EQ(got.result->allocs[0].eval_id, evals[0]);
+  EXPECT_EQ(got.result->allocs[0].payload, "{\"n\":0}");
+  EXPECT_EQ(got.result->allocs[1].eval_id, evals[1]);
+  EXPECT_EQ(got.result->allocs[1].worker_id, worker);
+  EXPECT_EQ(got.result->allocs[1].attempt, 1);
+  // Two writes: the submission and the round. A poll that read and marked its allocs itself
+  // would answer only after a third.
+  EXPECT_EQ(got.writes_so_far, before + 2);
+  Settle();
+
+  // The third was placed but not handed over: the next poll gets it.
+  EXPECT_EQ(EvalIdsReceived(pool, worker), std::vector<std::string>{evals[2]});
+  // The round stored the two it handed over as delivered: not again before the visibility
+  // timeout, and again after it (none was acknowledged).
+  EXPECT_TRUE(EvalIdsReceived(pool, worker).empty());
+  clock_.Advance(options_.visibility_timeout * 1000);
+  EXPECT_EQ(EvalIdsReceived(pool, worker).size(), 3u);
+  ExpectCapacityInvariant(pool);
+}
+
+TEST_F(PollHandoffTest, APollClaimedByARoundThatDidNotCommitWaitsForTheNextOne) {
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 4);
+  // Hold the scheduler so that the poll is parked before the round runs.
+  engine_->scheduler().Stop();
+  ScheduleEvalRequest req;
+  req.pool_id = pool;
+  req.eval.size = 1;
+  auto submitted = Call(&Service::ScheduleEval, req);
+  ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
+  std::future<Answer> answer = Park(pool, worker, 10);
+
+  faulty_->SetFailAfterBody(true);  // the round claims the poll, places, and loses its commit
+  engine_->scheduler().Start();
+  Settle();
+  EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout)
+      << "a poll must not be answered from a round that did not commit";
+  EXPECT_EQ(PoolOf(pool).pending_evals, 1);
+
+  // The sweeper's tick retries failed pools; this time the round commits.
+  faulty_->SetFailAfterBody(false);
+  engine_->scheduler().RetryFailed();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "the released poll was lost";
+  Answer got = answer.get();
+  ASSERT_TRUE(got.result.ok()) << got.result.status().ToString();
+  ASSERT_EQ(got.result->allocs.size(), 1u);
+  EXPECT_EQ(got.result->allocs[0].eval_id, submitted->eval_id);
+  Settle();
+  EXPECT_TRUE(EvalIdsReceived(pool, worker).empty());  // delivered once
+}
+
+}  // namespace
+}  // namespace line::testing
