@@ -40,6 +40,8 @@ Engine::Engine(Store* store, Clock* clock, Options options, std::unique_ptr<Clus
   cache_.SetCommittedHook([this](const CapacityDeltas& deltas) {
     std::set<std::string> pools;
     for (const CapacityDelta& delta : deltas) {
+      // Placements are the owner's own: no other node keeps a snapshot of its pools.
+      if (delta.kind == CapacityDelta::Kind::kPlaced) continue;
       if (!delta.pool_id.empty()) pools.insert(delta.pool_id);
     }
     for (const std::string& pool_id : pools) cluster_->PoolChanged(pool_id, /*capacity_changed=*/true);

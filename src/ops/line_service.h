@@ -56,6 +56,13 @@ class LineService final : public Service {
   template <typename T>
   void Write(std::function<Result<T>(Tx&)> body, Reply<T> reply,
              std::function<void(const T&)> after = nullptr);
+  // A submission: Write for a body that inserts evals into `pool_id` and offers them to
+  // Scheduler::PlaceOnSubmit with `placement`; after the commit (or its failure) the
+  // scheduler settles what was placed, then the reply goes out.
+  template <typename T>
+  void Submit(const std::string& pool_id,
+              std::function<Result<T>(Tx&, CapacityDeltas&, Scheduler::SubmitPlacement&)> body,
+              Reply<T> reply);
   // Runs `body` on a read snapshot and replies at once.
   template <typename T>
   void Read(const std::function<Result<T>(Tx&)>& body, const Reply<T>& reply);

@@ -38,6 +38,32 @@ void LineService::Write(std::function<Result<T>(Tx&, CapacityDeltas&)> body, Rep
 }
 
 template <typename T>
+void LineService::Submit(
+    const std::string& pool_id,
+    std::function<Result<T>(Tx&, CapacityDeltas&, Scheduler::SubmitPlacement&)> body,
+    Reply<T> reply) {
+  auto value = std::make_shared<std::optional<T>>();
+  // Shared by every run of the body (the store may run it more than once) and the end.
+  auto placement = std::make_shared<Scheduler::SubmitPlacement>();
+  WriteTracked(
+      *store_, *cache_,
+      [value, placement, body = std::move(body)](Tx& tx, CapacityDeltas& deltas) -> Status {
+        Result<T> result = body(tx, deltas, *placement);
+        if (!result.ok()) return result.status();
+        *value = std::move(result).value();
+        return Status::Ok();
+      },
+      [this, pool_id, value, placement, reply = std::move(reply)](Status status) {
+        scheduler_->AfterSubmit(pool_id, *placement, status.ok());
+        if (!status.ok()) {
+          reply(std::move(status));
+          return;
+        }
+        reply(std::move(**value));
+      });
+}
+
+template <typename T>
 void LineService::Read(const std::function<Result<T>(Tx&)>& body, const Reply<T>& reply) {
   std::optional<T> value;
   Status status = store_->Read([&](Tx& tx) -> Status {

@@ -76,6 +76,7 @@ void Scheduler::Loop() {
     queue_.pop_front();
     queued_.erase(pool_id);
     busy_ = true;
+    current_pool_ = pool_id;
     lock.unlock();
     if (cluster_ != nullptr && !cluster_->OwnsPool(pool_id)) {
       // Another node schedules it; a snapshot kept here would only go stale.
@@ -83,6 +84,7 @@ void Scheduler::Loop() {
       conflict_rounds_.erase(pool_id);
       lock.lock();
       busy_ = false;
+      current_pool_.clear();
       if (queue_.empty()) idle_.notify_all();
       continue;
     }
@@ -106,6 +108,7 @@ void Scheduler::Loop() {
     lock.lock();
     if (!status.ok()) failed_.insert(pool_id);
     busy_ = false;
+    current_pool_.clear();
     if (again && queued_.insert(pool_id).second) queue_.push_back(pool_id);
     if (queue_.empty()) idle_.notify_all();
   }
@@ -144,7 +147,7 @@ Status Scheduler::RunRound(const std::string& pool_id, RoundOutcome* outcome) {
 }
 
 Status Scheduler::Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOutcome& outcome,
-                        Claims& claims) {
+                        Claims& claims, bool build) {
   LINE_ASSIGN_OR_RETURN(std::optional<Pool> pool, tx.GetPool(pool_id));
   if (!pool || pool->disbanded) {
     cache_->Invalidate(pool_id);
@@ -154,6 +157,10 @@ Status Scheduler::Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOut
   // snapshot read before that must not go back into the cache.
   const uint64_t epoch = cache_->Epoch(pool_id);
   std::unique_ptr<PoolSnapshot> snapshot = cache_->Take(pool_id);
+  if (!snapshot && !build) {
+    outcome.no_snapshot = true;
+    return Status::Ok();
+  }
   if (!snapshot) {
     // Building costs O(W + R): not worth it for a pool with nothing to place (say, while a
     // thousand workers register and each wakes the pool).
@@ -173,7 +180,11 @@ Status Scheduler::Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOut
   Plan plan;
   int64_t after_seq = 0;
   int64_t chunk = kFirstChunk;
-  while (static_cast<int64_t>(evals.size()) < kBatch) {
+  while (true) {
+    if (static_cast<int64_t>(evals.size()) >= kBatch) {
+      outcome.more = true;
+      break;
+    }
     const int64_t max_free = snapshot->MaxFree();
     if (max_free <= 0) break;
     const int64_t want = std::min(chunk, kBatch - static_cast<int64_t>(evals.size()));
@@ -253,6 +264,32 @@ void Scheduler::SettleClaims(Claims& claims, std::vector<HandedAlloc> handed) {
     }
   }
   claims.clear();
+}
+
+Status Scheduler::PlaceOnSubmit(Tx& tx, const std::string& pool_id, TimeMs now,
+                                CapacityDeltas& deltas, SubmitPlacement& placement) {
+  placement.ran = false;
+  placement.outcome = RoundOutcome();
+  if (cluster_ != nullptr && !cluster_->OwnsPool(pool_id)) return Status::Ok();
+  // The round charges the pool's snapshot: if this body fails or runs again, drop it.
+  deltas.push_back({CapacityDelta::Kind::kPlaced, pool_id});
+  placement.ran = true;
+  return Round(tx, pool_id, now, placement.outcome, placement.claims, /*build=*/false);
+}
+
+void Scheduler::AfterSubmit(const std::string& pool_id, SubmitPlacement& placement,
+                            bool committed) {
+  if (!committed) {
+    SettleClaims(placement.claims, {});
+    return;
+  }
+  RoundOutcome& outcome = placement.outcome;
+  SettleClaims(placement.claims, std::move(outcome.handed));
+  if (!outcome.allocs.empty() && on_placed_) on_placed_(outcome.allocs);
+  // Lost races are retried by the scheduler thread (with its bounded streak).
+  if (!placement.ran || outcome.no_snapshot || outcome.more || outcome.conflicts > 0) {
+    Wake(pool_id);
+  }
 }
 
 }  // namespace line

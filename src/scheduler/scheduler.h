@@ -64,31 +64,58 @@ class Scheduler {
   // Blocks until no pool is queued or being scheduled. For tests and shutdown.
   void WaitIdle();
 
+  // The long-polls one placement claimed, by worker (poll_handoff.h). Kept when the store
+  // runs the placing body again, so a poll is claimed once per placement.
+  using Claims = std::map<std::string, ClaimedPoll>;
+
+  struct RoundOutcome {
+    int64_t placed = 0;
+    int64_t conflicts = 0;
+    int64_t blocked = 0;
+    bool rebuilt = false;    // the snapshot was built from the store
+    bool no_snapshot = false;  // not run: no cached snapshot, and it was not to build one
+    bool more = false;       // stopped at kBatch evals: more may be pending that fit
+    std::vector<Alloc> allocs;
+    std::vector<HandedAlloc> handed;  // of `allocs`, those written delivered to a claimed poll
+  };
+
+  // What a submission's own round did (PlaceOnSubmit), for AfterSubmit.
+  struct SubmitPlacement {
+    Claims claims;          // kept across runs of the body
+    bool ran = false;       // the last run of the body ran a round
+    RoundOutcome outcome;   // of that round
+  };
+  // Called by a batch submission's write body after it inserted its evals: runs the pool's round
+  // right there, in the same transaction, so that a new eval is placed (and handed to a
+  // parked long-poll) by the commit that acknowledges it, without a wake-up, a round body and
+  // a commit of its own. It is the same round a woken scheduler would run at that point of
+  // the write order (pending evals oldest first, the submitted ones included), so nothing
+  // overtakes anything. Only where this node schedules the pool and its snapshot is cached
+  // (building one is left to the scheduler thread); otherwise it does nothing, and
+  // AfterSubmit wakes the pool. Worth it for a batch, whose evals share the round's fixed
+  // costs; a single eval is left to a woken round, which shares them with its neighbours.
+  Status PlaceOnSubmit(Tx& tx, const std::string& pool_id, TimeMs now, CapacityDeltas& deltas,
+                       SubmitPlacement& placement);
+  // After the submission's write, committed or not: hands over or releases the claimed polls,
+  // reports the allocs, and wakes the pool unless its round finished the job.
+  void AfterSubmit(const std::string& pool_id, SubmitPlacement& placement, bool committed);
+
+
   // Largest number of pending evals one round considers, and how many it reads first (then
   // four times more each time, while capacity is left).
   static constexpr int64_t kBatch = 2000;
   static constexpr int64_t kFirstChunk = 32;
 
  private:
-  struct RoundOutcome {
-    int64_t placed = 0;
-    int64_t conflicts = 0;
-    int64_t blocked = 0;
-    bool rebuilt = false;  // the snapshot was built from the store
-    std::vector<Alloc> allocs;
-    std::vector<HandedAlloc> handed;  // of `allocs`, those written delivered to a claimed poll
-  };
-  // The long-polls one round claimed, by worker. Kept when the store runs the round's body
-  // again, so a poll is claimed once per round.
-  using Claims = std::map<std::string, ClaimedPoll>;
   void Loop();
   // One round. Progress (placed > 0) or lost races (conflicts > 0) are worth another round;
   // a round that did neither means what is left fits nowhere: sleep until woken.
   Status RunRound(const std::string& pool_id, RoundOutcome* outcome);
 
   // The round's transaction body.
+  // `build`: build the pool's snapshot from the store when none is cached (else: no_snapshot).
   Status Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOutcome& outcome,
-               Claims& claims);
+               Claims& claims, bool build = true);
   // Claims the parked polls of the plan's workers; says which placements go to them (at most
   // each poll's maximum, in plan order).
   std::vector<bool> ClaimPolls(const std::string& pool_id, const Plan& plan, Claims& claims);
@@ -110,6 +137,7 @@ class Scheduler {
   std::set<std::string> failed_;  // guarded by mu_: pools whose last run failed
   std::map<std::string, int> conflict_rounds_;  // the scheduler thread's own: lost-race streaks
   bool busy_ = false;              // guarded by mu_: a pool is being scheduled
+  std::string current_pool_;       // guarded by mu_: that pool, while busy_
   bool stopping_ = false;          // guarded by mu_
   std::thread thread_;
 };

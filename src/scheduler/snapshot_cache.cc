@@ -52,6 +52,8 @@ void SnapshotCache::Apply(const CapacityDeltas& deltas) {
       case CapacityDelta::Kind::kRemoveWorker:
         it->second->Remove(delta.worker_id);  // unknown: it was never a candidate
         break;
+      case CapacityDelta::Kind::kPlaced:
+        break;  // charged already, by the placement itself
       default:
         exact = false;
         break;

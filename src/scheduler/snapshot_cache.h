@@ -30,6 +30,8 @@ struct CapacityDelta {
     kRemoveWorker,    // worker_id is no longer a candidate (died, drained, deregistered)
     kInvalidatePool,  // rebuild the pool's snapshot (a worker registered, replicas changed)
     kInvalidateAll,   // rebuild every snapshot (replicas of unknown pools expired)
+    kPlaced,          // the body placed on the pool's snapshot itself (nothing to apply); if
+                      // the body runs again or fails, the snapshot it charged is dropped
   };
   Kind kind;
   std::string pool_id;

@@ -1,0 +1,131 @@
+// A batch submission runs the pool's scheduling round in its own transaction
+// (Scheduler::PlaceOnSubmit): its evals are placed by the commit that acknowledges them, older
+// pending evals still go first, and a submission whose commit is lost leaves neither evals,
+// allocs, nor a charged snapshot behind.
+#include <future>
+
+#include "engine_fixture.h"
+
+namespace line::testing {
+namespace {
+
+class PlaceOnSubmitTest : public EngineTest {
+ protected:
+  struct Answer {
+    Result<ReceiveAllocsResponse> result = Status::Internal("no answer");
+    int64_t writes_so_far = 0;  // the store writes asked for when the answer came
+  };
+
+  std::future<Answer> Park(const std::string& pool, const std::string& worker) {
+    auto answered = std::make_shared<std::promise<Answer>>();
+    std::future<Answer> answer = answered->get_future();
+    engine_->service().ReceiveAllocs(
+        ReceiveAllocsRequest{pool, worker, 10, 20},
+        [this, answered](Result<ReceiveAllocsResponse> r) {
+          answered->set_value(Answer{std::move(r), faulty_->writes()});
+        });
+    return answer;
+  }
+
+  Result<ScheduleEvalsResponse> ScheduleBatch(const std::string& pool, int n, int64_t size = 1) {
+    ScheduleEvalsRequest batch;
+    batch.pool_id = pool;
+    for (int i = 0; i < n; ++i) {
+      EvalSpec spec;
+      spec.size = size;
+      batch.evals.push_back(spec);
+    }
+    return Call(&Service::ScheduleEvals, batch);
+  }
+
+  std::string SubmitHeld(const std::string& pool, int64_t size) {
+    ScheduleEvalRequest req;
+    req.pool_id = pool;
+    req.eval.size = size;
+    auto r = Call(&Service::ScheduleEval, req);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->eval_id : "";
+  }
+
+  // A pool with one worker whose snapshot is cached (a round has run), the worker's first
+  // alloc received and out of the way.
+  std::pair<std::string, std::string> WarmPool(int64_t capacity) {
+    std::string pool = NewPool();
+    std::string worker = NewWorker(pool, capacity);
+    Submit(pool, 1);  // placed by a round, which builds the snapshot
+    auto first = Call(&Service::ReceiveAllocs, ReceiveAllocsRequest{pool, worker, 10, 0});
+    EXPECT_TRUE(first.ok() && first->allocs.size() == 1u);
+    return {pool, worker};
+  }
+};
+
+TEST_F(PlaceOnSubmitTest, ABatchIsPlacedByTheCommitThatAcknowledgesIt) {
+  auto [pool, worker] = WarmPool(8);
+  std::future<Answer> answer = Park(pool, worker);
+  const int64_t before = faulty_->writes();
+  auto accepted = ScheduleBatch(pool, 3);
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  Answer got = answer.get();
+  ASSERT_TRUE(got.result.ok()) << got.result.status().ToString();
+  ASSERT_EQ(got.result->allocs.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(got.result->allocs[i].eval_id, accepted->eval_ids[i]);
+  // One write: the submission placed them itself. A woken round would have been a second.
+  EXPECT_EQ(got.writes_so_far, before + 1);
+  Settle();
+  EXPECT_EQ(PoolOf(pool).pending_evals, 0);
+  ExpectCapacityInvariant(pool);
+}
+
+TEST_F(PlaceOnSubmitTest, OlderPendingEvalsArePlacedFirst) {
+  auto [pool, worker] = WarmPool(3);  // 2 units free
+  // Hold the scheduler: two single evals wait for a round that does not come.
+  engine_->scheduler().Stop();
+  std::string older = SubmitHeld(pool, 1);
+  std::string old = SubmitHeld(pool, 1);
+  EXPECT_EQ(PoolOf(pool).pending_evals, 2);
+
+  // The batch's own round places what was waiting first, and its eval no longer fits.
+  auto accepted = ScheduleBatch(pool, 1);
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  EXPECT_EQ(EvalOf(pool, older).state, "placed");
+  EXPECT_EQ(EvalOf(pool, old).state, "placed");
+  EXPECT_EQ(EvalOf(pool, accepted->eval_ids[0]).state, "pending");
+
+  engine_->scheduler().Start();
+  Settle();
+  EXPECT_EQ(EvalOf(pool, accepted->eval_ids[0]).state, "pending");
+  EXPECT_EQ(WorkerOf(pool, worker).free, 0);
+  ExpectCapacityInvariant(pool);
+}
+
+TEST_F(PlaceOnSubmitTest, ALostCommitLeavesNoEvalNoAllocAndNoChargedSnapshot) {
+  auto [pool, worker] = WarmPool(3);  // 2 units free
+  std::future<Answer> answer = Park(pool, worker);
+
+  faulty_->SetFailAfterBody(true);  // the batch inserts and places, then its commit is lost
+  auto lost = ScheduleBatch(pool, 2);
+  EXPECT_EQ(lost.status().code(), Code::kStoreUnavailable);
+  faulty_->SetFailAfterBody(false);
+  Settle();
+  EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout)
+      << "a poll must not be answered from a commit that was lost";
+  EXPECT_EQ(PoolOf(pool).pending_evals, 0);
+  EXPECT_EQ(WorkerOf(pool, worker).free, 2);
+
+  // Had the snapshot kept the lost placement's charge, these would find no room and wait.
+  auto accepted = ScheduleBatch(pool, 2);
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  Answer got = answer.get();
+  ASSERT_TRUE(got.result.ok()) << got.result.status().ToString();
+  EXPECT_EQ(got.result->allocs.size(), 2u);
+  Settle();
+  EXPECT_EQ(WorkerOf(pool, worker).free, 0);
+  EXPECT_EQ(PoolOf(pool).pending_evals, 0);
+  ExpectCapacityInvariant(pool);
+}
+
+}  // namespace
+}  // namespace line::testing
