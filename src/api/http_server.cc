@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <condition_variable>
 #include <future>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -40,6 +41,10 @@ constexpr auto kWriteTimeout = std::chrono::seconds(30);
 // discarding) them so that closing does not reset the connection before the client has read
 // the response.
 constexpr auto kLingerTimeout = std::chrono::seconds(1);
+// How often connections are checked against their deadlines (so a timeout may run this much
+// late). One timer for the server instead of one armed and cancelled around every read and
+// write: that was 5-10 % of a core at 10,000 heartbeats/s (docs/performance.md).
+constexpr auto kDeadlineSweep = std::chrono::milliseconds(250);
 
 // Shared by the server and every Responder. While `open`, the io_context is alive and posting
 // to it is allowed; Stop() closes it before stopping the io_context, so a Responder called late
@@ -104,6 +109,8 @@ struct ServerCore {
   };
 
   void DoAccept();
+  // Closes the connections past their deadline, then comes back after kDeadlineSweep.
+  void SweepDeadlines();
   void OnAccept(boost::system::error_code ec, tcp::socket socket);
   // Adds a new session to the registry; false once stopping (the caller then closes it).
   bool Register(const std::shared_ptr<Session>& session);
@@ -120,6 +127,7 @@ struct ServerCore {
   asio::strand<asio::io_context::executor_type> accept_strand = asio::make_strand(ioc);
   tcp::acceptor acceptor{accept_strand};
   asio::steady_timer accept_retry{accept_strand};
+  asio::steady_timer deadline_sweep{accept_strand};
   uint64_t next_session_id = 1;  // acceptor strand only
   std::vector<std::thread> threads;
   std::shared_ptr<Gate> gate = std::make_shared<Gate>();
@@ -140,10 +148,21 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(ServerCore* server, uint64_t id, tcp::socket socket)
       : server_(server), id_(id), stream_(std::move(socket)) {}
 
+  using SteadyClock = std::chrono::steady_clock;
+
+  // Past its deadline (read by the server's sweep, from another thread).
+  bool Overdue(SteadyClock::time_point now) const {
+    return deadline_ns_.load(std::memory_order_relaxed) < now.time_since_epoch().count();
+  }
+  // The sweep found it overdue: on the strand, close it unless it moved on meanwhile.
+  void OnOverdue() {
+    if (Overdue(SteadyClock::now())) Close();
+  }
+
   void Start() {
     if (!server_->Register(shared_from_this())) {
       boost::system::error_code ec;
-      stream_.socket().close(ec);
+      stream_.close(ec);
       state_ = State::kClosed;
       return;
     }
@@ -176,7 +195,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep_alive);
     res->prepare_payload();
     response_ = res;
-    stream_.expires_after(kWriteTimeout);
+    SetDeadline(kWriteTimeout);
     http::async_write(stream_, *res,
                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
                         self->OnWrite(keep_alive, ec);
@@ -225,7 +244,7 @@ class Session : public std::enable_shared_from_this<Session> {
     state_ = State::kReading;
     parser_.emplace();
     parser_->body_limit(server_->options.max_body_bytes);
-    stream_.expires_after(server_->options.idle_timeout);
+    SetDeadline(server_->options.idle_timeout);  // for the whole request to arrive
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnReadHeader(ec); });
@@ -288,6 +307,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     state_ = State::kHandling;
+    ClearDeadline();  // a long-poll may take its time; the write has its own deadline
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     version_ = req.version();
@@ -345,8 +365,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Half-closes, then discards what the client still sends until it closes or kLingerTimeout.
   void Linger() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(kLingerTimeout);
+    stream_.shutdown(tcp::socket::shutdown_send, ec);
+    SetDeadline(kLingerTimeout);
     Drain();
   }
 
@@ -365,14 +385,24 @@ class Session : public std::enable_shared_from_this<Session> {
     if (state_ == State::kClosed) return;
     state_ = State::kClosed;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    stream_.shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close(ec);
     server_->Unregister(id_);
   }
 
   ServerCore* const server_;  // outlives every open session (Stop() waits for them)
   const uint64_t id_;
-  beast::tcp_stream stream_;
+  // Timeouts: a deadline per connection, enforced by the server's sweep (SweepDeadlines).
+  void SetDeadline(std::chrono::steady_clock::duration timeout) {
+    deadline_ns_.store((SteadyClock::now() + timeout).time_since_epoch().count(),
+                       std::memory_order_relaxed);
+  }
+  void ClearDeadline() {
+    deadline_ns_.store(std::numeric_limits<int64_t>::max(), std::memory_order_relaxed);
+  }
+
+  tcp::socket stream_;
+  std::atomic<int64_t> deadline_ns_{std::numeric_limits<int64_t>::max()};
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> response_;  // alive while being written
@@ -411,6 +441,24 @@ void ServerCore::OnAccept(boost::system::error_code ec, tcp::socket socket) {
   auto session = std::make_shared<Session>(this, next_session_id++, std::move(socket));
   asio::dispatch(session->executor(), [session] { session->Start(); });
   DoAccept();
+}
+
+void ServerCore::SweepDeadlines() {
+  std::vector<std::shared_ptr<Session>> overdue;
+  {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& [id, session] : sessions) {
+      if (session->Overdue(now)) overdue.push_back(session);
+    }
+  }
+  for (auto& session : overdue) {
+    asio::post(session->executor(), [session] { session->OnOverdue(); });
+  }
+  deadline_sweep.expires_after(kDeadlineSweep);
+  deadline_sweep.async_wait([this](boost::system::error_code ec) {
+    if (!ec && acceptor.is_open()) SweepDeadlines();
+  });
 }
 
 bool ServerCore::Register(const std::shared_ptr<Session>& session) {
@@ -459,7 +507,10 @@ Status HttpServer::Start() {
   s.port = s.acceptor.local_endpoint(ec).port();
   s.started = true;
   s.work.emplace(asio::make_work_guard(s.ioc));
-  asio::post(s.accept_strand, [&s] { s.DoAccept(); });
+  asio::post(s.accept_strand, [&s] {
+    s.DoAccept();
+    s.SweepDeadlines();
+  });
   int n = std::max(1, s.options.io_threads);
   for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
   return Status::Ok();
@@ -477,6 +528,7 @@ void HttpServer::Stop() {
     boost::system::error_code ec;
     s.acceptor.close(ec);
     s.accept_retry.cancel();
+    s.deadline_sweep.cancel();
     acceptor_closed.set_value();
   });
   acceptor_closed.get_future().wait();

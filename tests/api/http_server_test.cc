@@ -355,5 +355,46 @@ TEST_F(HttpServerTest, StopGivesUpOnRequestsAfterTheShutdownTimeout) {
   second_parked.reset();
 }
 
+// Timeouts are deadlines checked by one server-wide sweep (every 250 ms), not a timer per read.
+class HttpTimeoutTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    HttpServerOptions options;
+    options.idle_timeout = 300ms;
+    StartServer(options);
+  }
+};
+
+TEST_F(HttpTimeoutTest, AnIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
+  RawConnection idle(port_);
+  ASSERT_EQ(idle.Request("POST", "/Echo", "{}").status, 200);
+  EXPECT_FALSE(idle.WaitClosed(150ms)) << "closed before the idle timeout";
+  EXPECT_TRUE(idle.WaitClosed(3s)) << "still open long after the idle timeout";
+}
+
+TEST_F(HttpTimeoutTest, AHalfSentRequestIsClosedAfterTheIdleTimeout) {
+  RawConnection stalled(port_);
+  ASSERT_TRUE(stalled.Send("POST /Echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"));
+  EXPECT_TRUE(stalled.WaitClosed(3s)) << "a client that stops mid-request holds a connection";
+}
+
+TEST_F(HttpTimeoutTest, ARequestInUseOrBeingHandledIsNotTimedOut) {
+  RawConnection busy(port_);
+  ASSERT_TRUE(busy.Send(RequestText("POST", "/Slow", "{}")));
+  std::optional<Responder> parked = parking_.Take();
+  ASSERT_TRUE(parked.has_value());
+  // Requests every 100 ms on another connection keep it open well past the idle timeout,
+  // while the parked one waits (a long-poll may take 20 s).
+  RawConnection active(port_);
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(active.Request("POST", "/Echo", "{}").status, 200) << "request " << i;
+    EXPECT_FALSE(active.WaitClosed(100ms)) << "closed while in use, after request " << i;
+  }
+  (*parked)(Json(R"({"late":true})"));
+  RawResponse r = busy.Read();
+  EXPECT_EQ(r.status, 200) << r.Describe();
+  EXPECT_EQ(r.body, "{\"late\":true}\n");
+}
+
 }  // namespace
 }  // namespace line
