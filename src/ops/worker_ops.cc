@@ -51,32 +51,32 @@ void LineService::SendHeartbeat(HeartbeatRequest req, Reply<HeartbeatResponse> r
        replica_ttl_ms](Tx& tx, CapacityDeltas& deltas) -> Result<HeartbeatResponse> {
         // A disbanded pool's workers still heartbeat their running allocs (SPEC).
         LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
-        LINE_ASSIGN_OR_RETURN(Worker worker, FindLiveWorker(tx, pool.pool_id, req.worker_id, now));
-        LINE_ASSIGN_OR_RETURN(bool renewed,
-                              tx.RenewWorker(pool.pool_id, worker.worker_id, now + worker_ttl_ms));
-        if (!renewed) return Status::Internal("worker vanished inside its heartbeat");
-        std::set<std::string> datasets(req.datasets.begin(), req.datasets.end());
-        if (!datasets.empty()) {
-          // A dataset it did not hold changes locality: the pool's snapshot is rebuilt.
-          LINE_ASSIGN_OR_RETURN(std::vector<std::string> held,
-                                tx.WorkerDatasets(pool.pool_id, worker.worker_id, now));
-          std::set<std::string> before(held.begin(), held.end());
-          for (const std::string& dataset_id : datasets) {
-            if (!before.count(dataset_id)) {
-              deltas.push_back({CapacityDelta::Kind::kInvalidatePool, pool.pool_id});
-              break;
-            }
-          }
+        // Renewed only if alive: one statement for the lookup and the renewal.
+        LINE_ASSIGN_OR_RETURN(bool alive,
+                              tx.RenewWorker(pool.pool_id, req.worker_id, now, now + worker_ttl_ms));
+        if (!alive) {
+          // Not registered, or expired: the same error a lookup gives.
+          LINE_RETURN_IF_ERROR(FindLiveWorker(tx, pool.pool_id, req.worker_id, now).status());
+          return Status::Internal("worker " + req.worker_id + " alive but not renewed");
         }
+        std::set<std::string> datasets(req.datasets.begin(), req.datasets.end());
+        bool invalidated = false;
         for (const std::string& dataset_id : datasets) {
-          LINE_RETURN_IF_ERROR(tx.UpsertReplica(
-              Replica{pool.pool_id, dataset_id, worker.worker_id, now + replica_ttl_ms}));
+          Replica replica{pool.pool_id, dataset_id, req.worker_id, now + replica_ttl_ms};
+          LINE_ASSIGN_OR_RETURN(bool held, tx.RenewReplica(replica, now));
+          if (held) continue;
+          LINE_RETURN_IF_ERROR(tx.UpsertReplica(replica));
+          // A dataset it did not hold changes locality: the pool's snapshot is rebuilt.
+          if (!invalidated) {
+            deltas.push_back({CapacityDelta::Kind::kInvalidatePool, pool.pool_id});
+            invalidated = true;
+          }
         }
         HeartbeatResponse response;
         if (!req.allocs.empty()) {
           // Only this worker's live allocs are renewed; the rest are reported, not fatal.
           LINE_ASSIGN_OR_RETURN(std::vector<std::string> renewed_ids,
-                                tx.RenewAllocs(pool.pool_id, worker.worker_id, req.allocs,
+                                tx.RenewAllocs(pool.pool_id, req.worker_id, req.allocs,
                                                now + pool.alloc_ttl_s * 1000));
           std::set<std::string> known(renewed_ids.begin(), renewed_ids.end());
           std::set<std::string> reported;

@@ -246,8 +246,14 @@ TEST_P(StoreConformanceTest, WorkerRoundTripRenewDrainDelete) {
   EXPECT_EQ(WriteSync(store(), [&](Tx& tx) { return tx.InsertWorker(worker); }).code(),
             Code::kInternal);
 
-  EXPECT_TRUE(WriteValue(store(), [](Tx& tx) { return tx.RenewWorker("p", "w1", kNow + 99); }));
-  EXPECT_FALSE(WriteValue(store(), [](Tx& tx) { return tx.RenewWorker("p", "no", kNow); }));
+  EXPECT_TRUE(
+      WriteValue(store(), [](Tx& tx) { return tx.RenewWorker("p", "w1", kNow, kNow + 99); }));
+  EXPECT_EQ(ReadValue(store(), [](Tx& tx) { return tx.GetWorker("p", "w1"); })->ttl, kNow + 99);
+  // Not alive at kNow + 99 (its ttl): an expired worker is not brought back.
+  EXPECT_FALSE(WriteValue(
+      store(), [](Tx& tx) { return tx.RenewWorker("p", "w1", kNow + 99, kNow + 500); }));
+  EXPECT_EQ(ReadValue(store(), [](Tx& tx) { return tx.GetWorker("p", "w1"); })->ttl, kNow + 99);
+  EXPECT_FALSE(WriteValue(store(), [](Tx& tx) { return tx.RenewWorker("p", "no", kNow, kNow); }));
   EXPECT_TRUE(WriteValue(store(), [](Tx& tx) { return tx.SetWorkerDraining("p", "w1"); }));
   EXPECT_TRUE(WriteValue(store(), [](Tx& tx) { return tx.SetWorkerDraining("p", "w1"); }))
       << "an already draining worker still exists";
@@ -351,7 +357,8 @@ TEST_P(StoreConformanceTest, LazyWritesCommitAndFailLikeOthers) {
   EXPECT_FALSE(
       ReadValue(store(), [](Tx& tx) { return tx.GetWorker("p", "rolled-back"); }).has_value());
   // A durable write after a lazy one works as ever.
-  LINE_EXPECT_OK(WriteSync(store(), [](Tx& tx) { return tx.RenewWorker("p", "w", kNow + 1).status(); }));
+  LINE_EXPECT_OK(WriteSync(
+      store(), [](Tx& tx) { return tx.RenewWorker("p", "w", kNow, kNow + 1).status(); }));
 }
 
 TEST_P(StoreConformanceTest, InsertEvalsKeepsTheOrderAndEveryField) {
@@ -511,6 +518,17 @@ TEST_P(StoreConformanceTest, ReplicasUpsertRenewListAndExpire) {
   // Renewing d1 updates its ttl instead of adding a row.
   LINE_ASSERT_OK(WriteSync(
       store(), [](Tx& tx) { return tx.UpsertReplica(MakeReplica("p", "w", "d1", kNow + 20)); }));
+  EXPECT_EQ(ReadValue(store(), [](Tx& tx) { return tx.WorkerDatasets("p", "w", kNow); }),
+            (Ids{"d1", "d10"}));
+  // RenewReplica renews only a replica held at the given time, and never adds one.
+  EXPECT_TRUE(WriteValue(
+      store(), [](Tx& tx) { return tx.RenewReplica(MakeReplica("p", "w", "d1", kNow + 20), kNow); }));
+  EXPECT_FALSE(WriteValue(store(), [](Tx& tx) {
+    return tx.RenewReplica(MakeReplica("p", "w", "d1", kNow + 90), kNow + 20);
+  })) << "expired at kNow + 20";
+  EXPECT_FALSE(WriteValue(store(), [](Tx& tx) {
+    return tx.RenewReplica(MakeReplica("p", "w", "d7", kNow + 90), kNow);
+  })) << "never held";
   EXPECT_EQ(ReadValue(store(), [](Tx& tx) { return tx.WorkerDatasets("p", "w", kNow); }),
             (Ids{"d1", "d10"}));
   std::vector<Replica> pool = ReadValue(store(), [](Tx& tx) { return tx.PoolReplicas("p", kNow); });

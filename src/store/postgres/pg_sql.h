@@ -49,6 +49,7 @@ enum class PgSql {
   kReleaseCapacity,
   // Replicas.
   kUpsertReplica,
+  kRenewReplica,
   kWorkerDatasets,
   kPoolReplicas,
   kDeleteReplicasExpiredBy,

@@ -119,9 +119,10 @@ Status PostgresTx::InsertWorker(const Worker& worker) {
 }
 
 Result<bool> PostgresTx::RenewWorker(std::string_view pool_id, std::string_view worker_id,
-                                     TimeMs ttl) {
+                                     TimeMs alive_at, TimeMs ttl) {
   LINE_RETURN_IF_ERROR(CheckWritable("RenewWorker"));
-  return RunChanged(PgSql::kRenewWorker, PgParams().Add(pool_id).Add(worker_id).Add(ttl));
+  return RunChanged(PgSql::kRenewWorker,
+                    PgParams().Add(pool_id).Add(worker_id).Add(alive_at).Add(ttl));
 }
 
 Result<bool> PostgresTx::SetWorkerDraining(std::string_view pool_id, std::string_view worker_id) {
@@ -183,6 +184,16 @@ Status PostgresTx::UpsertReplica(const Replica& replica) {
                                       .Add(replica.worker_id)
                                       .Add(replica.ttl))
       .status();
+}
+
+Result<bool> PostgresTx::RenewReplica(const Replica& replica, TimeMs alive_at) {
+  LINE_RETURN_IF_ERROR(CheckWritable("RenewReplica"));
+  return RunChanged(PgSql::kRenewReplica, PgParams()
+                                              .Add(replica.pool_id)
+                                              .Add(replica.dataset_id)
+                                              .Add(replica.worker_id)
+                                              .Add(replica.ttl)
+                                              .Add(alive_at));
 }
 
 Result<std::vector<std::string>> PostgresTx::WorkerDatasets(std::string_view pool_id,

@@ -69,7 +69,7 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
     {Sql::kInsertWorker, "InsertWorker",
      "INSERT INTO workers(" LINE_WORKER_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", false},
     {Sql::kRenewWorker, "RenewWorker",
-     "UPDATE workers SET ttl = ?3 WHERE pool_id = ?1 AND worker_id = ?2", false},
+     "UPDATE workers SET ttl = ?4 WHERE pool_id = ?1 AND worker_id = ?2 AND ttl > ?3", false},
     {Sql::kSetWorkerDraining, "SetWorkerDraining",
      "UPDATE workers SET draining = 1 WHERE pool_id = ?1 AND worker_id = ?2", false},
     {Sql::kDeleteWorkerReplicas, "DeleteWorkerReplicas",
@@ -99,6 +99,10 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
     {Sql::kUpsertReplica, "UpsertReplica",
      "INSERT INTO replicas(" LINE_REPLICA_COLUMNS ") VALUES(?1, ?2, ?3, ?4) "
      "ON CONFLICT(pool_id, worker_id, dataset_id) DO UPDATE SET ttl = excluded.ttl",
+     false},
+    {Sql::kRenewReplica, "RenewReplica",
+     "UPDATE replicas SET ttl = ?4 WHERE pool_id = ?1 AND worker_id = ?3 AND dataset_id = ?2 "
+     "AND ttl > ?5",
      false},
     {Sql::kWorkerDatasets, "WorkerDatasets",
      "SELECT dataset_id FROM replicas WHERE pool_id = ?1 AND worker_id = ?2 AND ttl > ?3 "

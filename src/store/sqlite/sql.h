@@ -48,6 +48,7 @@ enum class Sql {
   kReleaseCapacity,
   // Replicas.
   kUpsertReplica,
+  kRenewReplica,
   kWorkerDatasets,
   kPoolReplicas,
   kDeleteReplicasExpiredBy,

@@ -128,10 +128,10 @@ Status SqliteTx::InsertWorker(const Worker& worker) {
 }
 
 Result<bool> SqliteTx::RenewWorker(std::string_view pool_id, std::string_view worker_id,
-                                   TimeMs ttl) {
+                                   TimeMs alive_at, TimeMs ttl) {
   LINE_RETURN_IF_ERROR(CheckWritable("RenewWorker"));
   LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kRenewWorker));
-  query.Bind(1, pool_id).Bind(2, worker_id).Bind(3, ttl);
+  query.Bind(1, pool_id).Bind(2, worker_id).Bind(3, alive_at).Bind(4, ttl);
   return RunChanged(query);
 }
 
@@ -197,6 +197,17 @@ Status SqliteTx::UpsertReplica(const Replica& replica) {
       .Bind(3, replica.worker_id)
       .Bind(4, replica.ttl);
   return query.Run();
+}
+
+Result<bool> SqliteTx::RenewReplica(const Replica& replica, TimeMs alive_at) {
+  LINE_RETURN_IF_ERROR(CheckWritable("RenewReplica"));
+  LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kRenewReplica));
+  query.Bind(1, replica.pool_id)
+      .Bind(2, replica.dataset_id)
+      .Bind(3, replica.worker_id)
+      .Bind(4, replica.ttl)
+      .Bind(5, alive_at);
+  return RunChanged(query);
 }
 
 Result<std::vector<std::string>> SqliteTx::WorkerDatasets(std::string_view pool_id,

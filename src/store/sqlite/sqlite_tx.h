@@ -35,7 +35,7 @@ class SqliteTx final : public Tx {
                                           std::string_view worker_id) override;
   Status InsertWorker(const Worker& worker) override;
   Result<bool> RenewWorker(std::string_view pool_id, std::string_view worker_id,
-                           TimeMs ttl) override;
+                           TimeMs alive_at, TimeMs ttl) override;
   Result<bool> SetWorkerDraining(std::string_view pool_id, std::string_view worker_id) override;
   Status DeleteWorker(std::string_view pool_id, std::string_view worker_id) override;
   Result<std::vector<Worker>> ListWorkers(std::string_view pool_id,
@@ -49,6 +49,7 @@ class SqliteTx final : public Tx {
 
   // --- Replicas ---
   Status UpsertReplica(const Replica& replica) override;
+  Result<bool> RenewReplica(const Replica& replica, TimeMs alive_at) override;
   Result<std::vector<std::string>> WorkerDatasets(std::string_view pool_id,
                                                   std::string_view worker_id, TimeMs now) override;
   Result<std::vector<Replica>> PoolReplicas(std::string_view pool_id, TimeMs now) override;
