@@ -140,7 +140,7 @@ const std::vector<std::string> kLatestIndexes = {
     "allocs_by_worker", "allocs_live_by_ttl", "allocs_live_by_worker", "allocs_to_deliver",
     "evals_by_id",
     "evals_by_key",     "evals_by_pool",      "evals_by_state",        "line_nodes_by_pid",
-    "pools_disbanded",  "replicas_by_ttl",    "workers_by_free",       "workers_by_ttl"};
+    "pools_disbanded",  "replicas_by_ttl",    "workers_by_ttl"};
 
 int StoredVersion(PgConnection& admin, const std::string& schema) {
   return static_cast<int>(

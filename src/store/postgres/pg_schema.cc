@@ -141,6 +141,12 @@ INSERT INTO line_expiry(singleton, swept_at) VALUES (1, 0);
 CREATE INDEX allocs_to_deliver ON allocs(pool_id, worker_id, delivered_at, seq)
   WHERE state = 'live' AND NOT acked;
 )sql"},
+    // Every placement and every release moved the worker's entry in workers_by_free, for
+    // queries that read a pool's every worker anyway (snapshot builds, the blocked count).
+    {5, "no index on free capacity",
+     R"sql(
+DROP INDEX IF EXISTS workers_by_free;
+)sql"},
 };
 
 Status Apply(PgConnection& conn, const Migration& migration) {

@@ -58,8 +58,8 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
     // bound is -1, so every pending eval counts.
     {Sql::kCountBlockedEvals, "CountBlockedEvals",
      "SELECT count(*) FROM evals WHERE pool_id = ?1 AND state = 'pending' AND size > "
-     "coalesce((SELECT free FROM workers WHERE pool_id = ?1 AND draining = 0 AND ttl > ?2 "
-     "ORDER BY free DESC LIMIT 1), -1)",
+     "coalesce((SELECT max(free) FROM workers WHERE pool_id = ?1 AND draining = 0 "
+     "AND ttl > ?2), -1)",
      false},
     {Sql::kCountLiveAllocs, "CountLiveAllocs",
      "SELECT count(*) FROM allocs WHERE pool_id = ?1 AND state = 'live'", false},
@@ -80,10 +80,10 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
      "SELECT " LINE_WORKER_COLUMNS " FROM workers WHERE pool_id = ?1 AND worker_id > ?2 "
      "ORDER BY worker_id LIMIT ?3",
      false},
-    // In the order of workers_by_free: least free first, then by worker_id.
+    // A pool's workers in primary-key order: a snapshot build reads them all anyway.
     {Sql::kCandidateWorkers, "CandidateWorkers",
      "SELECT " LINE_WORKER_COLUMNS " FROM workers WHERE pool_id = ?1 AND draining = 0 "
-     "AND ttl > ?2 ORDER BY free, worker_id",
+     "AND ttl > ?2 ORDER BY worker_id",
      false},
     {Sql::kWorkersExpiredBy, "WorkersExpiredBy",
      "SELECT " LINE_WORKER_COLUMNS " FROM workers WHERE ttl <= ?1 ORDER BY ttl LIMIT ?2", false},
