@@ -64,6 +64,38 @@ class EngineTest : public ::testing::Test {
     return future.get();
   }
 
+  // A parked long-poll's answer, and the store writes asked for by the time it came.
+  struct PollAnswer {
+    Result<ReceiveAllocsResponse> result = Status::Internal("no answer");
+    int64_t writes_so_far = 0;
+  };
+
+  // Parks a long-poll for up to 20 s (the clock never moves, so only a commit can answer it).
+  std::future<PollAnswer> ParkPoll(const std::string& pool, const std::string& worker,
+                                   int64_t max_allocs = 10) {
+    auto answered = std::make_shared<std::promise<PollAnswer>>();
+    std::future<PollAnswer> answer = answered->get_future();
+    engine_->service().ReceiveAllocs(
+        ReceiveAllocsRequest{pool, worker, max_allocs, 20},
+        [this, answered](Result<ReceiveAllocsResponse> r) {
+          answered->set_value(PollAnswer{std::move(r), faulty_->writes()});
+        });
+    return answer;
+  }
+
+  // /ScheduleEvals of `n` evals of `size`, payloads {"n":0}, {"n":1}, ...
+  Result<ScheduleEvalsResponse> ScheduleBatch(const std::string& pool, int n, int64_t size = 1) {
+    ScheduleEvalsRequest batch;
+    batch.pool_id = pool;
+    for (int i = 0; i < n; ++i) {
+      EvalSpec spec;
+      spec.size = size;
+      spec.payload = "{\"n\":" + std::to_string(i) + "}";
+      batch.evals.push_back(spec);
+    }
+    return Call(&Service::ScheduleEvals, batch);
+  }
+
   // Lets the scheduler place whatever it was woken for.
   void Settle() { engine_->scheduler().WaitIdle(); }
 

@@ -11,33 +11,6 @@ namespace {
 
 class PlaceOnSubmitTest : public EngineTest {
  protected:
-  struct Answer {
-    Result<ReceiveAllocsResponse> result = Status::Internal("no answer");
-    int64_t writes_so_far = 0;  // the store writes asked for when the answer came
-  };
-
-  std::future<Answer> Park(const std::string& pool, const std::string& worker) {
-    auto answered = std::make_shared<std::promise<Answer>>();
-    std::future<Answer> answer = answered->get_future();
-    engine_->service().ReceiveAllocs(
-        ReceiveAllocsRequest{pool, worker, 10, 20},
-        [this, answered](Result<ReceiveAllocsResponse> r) {
-          answered->set_value(Answer{std::move(r), faulty_->writes()});
-        });
-    return answer;
-  }
-
-  Result<ScheduleEvalsResponse> ScheduleBatch(const std::string& pool, int n, int64_t size = 1) {
-    ScheduleEvalsRequest batch;
-    batch.pool_id = pool;
-    for (int i = 0; i < n; ++i) {
-      EvalSpec spec;
-      spec.size = size;
-      batch.evals.push_back(spec);
-    }
-    return Call(&Service::ScheduleEvals, batch);
-  }
-
   std::string SubmitHeld(const std::string& pool, int64_t size) {
     ScheduleEvalRequest req;
     req.pool_id = pool;
@@ -61,13 +34,13 @@ class PlaceOnSubmitTest : public EngineTest {
 
 TEST_F(PlaceOnSubmitTest, ABatchIsPlacedByTheCommitThatAcknowledgesIt) {
   auto [pool, worker] = WarmPool(8);
-  std::future<Answer> answer = Park(pool, worker);
+  std::future<PollAnswer> answer = ParkPoll(pool, worker);
   const int64_t before = faulty_->writes();
   auto accepted = ScheduleBatch(pool, 3);
   ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
 
   ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
-  Answer got = answer.get();
+  PollAnswer got = answer.get();
   ASSERT_TRUE(got.result.ok()) << got.result.status().ToString();
   ASSERT_EQ(got.result->allocs.size(), 3u);
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(got.result->allocs[i].eval_id, accepted->eval_ids[i]);
@@ -102,7 +75,7 @@ TEST_F(PlaceOnSubmitTest, OlderPendingEvalsArePlacedFirst) {
 
 TEST_F(PlaceOnSubmitTest, ALostCommitLeavesNoEvalNoAllocAndNoChargedSnapshot) {
   auto [pool, worker] = WarmPool(3);  // 2 units free
-  std::future<Answer> answer = Park(pool, worker);
+  std::future<PollAnswer> answer = ParkPoll(pool, worker);
 
   faulty_->SetFailAfterBody(true);  // the batch inserts and places, then its commit is lost
   auto lost = ScheduleBatch(pool, 2);
@@ -118,7 +91,7 @@ TEST_F(PlaceOnSubmitTest, ALostCommitLeavesNoEvalNoAllocAndNoChargedSnapshot) {
   auto accepted = ScheduleBatch(pool, 2);
   ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
   ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
-  Answer got = answer.get();
+  PollAnswer got = answer.get();
   ASSERT_TRUE(got.result.ok()) << got.result.status().ToString();
   EXPECT_EQ(got.result->allocs.size(), 2u);
   Settle();

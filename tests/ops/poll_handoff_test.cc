@@ -11,38 +11,6 @@ namespace {
 
 class PollHandoffTest : public EngineTest {
  protected:
-  struct Answer {
-    Result<ReceiveAllocsResponse> result = Status::Internal("no answer");
-    int64_t writes_so_far = 0;  // the store writes asked for when the answer came
-  };
-
-  // Parks a long-poll (the clock never moves, so only a commit can answer it).
-  std::future<Answer> Park(const std::string& pool, const std::string& worker,
-                           int64_t max_allocs) {
-    auto answered = std::make_shared<std::promise<Answer>>();
-    std::future<Answer> answer = answered->get_future();
-    engine_->service().ReceiveAllocs(
-        ReceiveAllocsRequest{pool, worker, max_allocs, 20},
-        [this, answered](Result<ReceiveAllocsResponse> r) {
-          answered->set_value(Answer{std::move(r), faulty_->writes()});
-        });
-    return answer;
-  }
-
-  std::vector<std::string> ScheduleBatch(const std::string& pool, int n) {
-    ScheduleEvalsRequest batch;
-    batch.pool_id = pool;
-    for (int i = 0; i < n; ++i) {
-      EvalSpec spec;
-      spec.size = 1;
-      spec.payload = "{\"n\":" + std::to_string(i) + "}";
-      batch.evals.push_back(spec);
-    }
-    auto accepted = Call(&Service::ScheduleEvals, batch);
-    EXPECT_TRUE(accepted.ok()) << accepted.status().ToString();
-    return accepted.ok() ? accepted->eval_ids : std::vector<std::string>{};
-  }
-
   std::vector<std::string> EvalIdsReceived(const std::string& pool, const std::string& worker) {
     auto got = Call(&Service::ReceiveAllocs, ReceiveAllocsRequest{pool, worker, 10, 0});
     EXPECT_TRUE(got.ok()) << got.status().ToString();
@@ -57,13 +25,14 @@ class PollHandoffTest : public EngineTest {
 TEST_F(PollHandoffTest, AParkedPollIsAnsweredByThePlacingRoundWithoutAWriteOfItsOwn) {
   std::string pool = NewPool();
   std::string worker = NewWorker(pool, 4);
-  std::future<Answer> answer = Park(pool, worker, /*max_allocs=*/2);
+  std::future<PollAnswer> answer = ParkPoll(pool, worker, /*max_allocs=*/2);
   const int64_t before = faulty_->writes();
-  std::vector<std::string> evals = ScheduleBatch(pool, 3);
-  ASSERT_EQ(evals.size(), 3u);
+  auto accepted = ScheduleBatch(pool, 3);
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  std::vector<std::string> evals = accepted->eval_ids;
 
   ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
-  Answer got = answer.get();
+  PollAnswer got = answer.get();
   ASSERT_TRUE(got.result.ok()) << got.result.status().ToString();
   // Its maximum, oldest first, with their payloads.
   ASSERT_EQ(got.result->allocs.size(), 2u);
@@ -72,7 +41,8 @@ TEST_F(PollHandoffTest, AParkedPollIsAnsweredByThePlacingRoundWithoutAWriteOfIts
   EXPECT_EQ(got.result->allocs[1].eval_id, evals[1]);
   EXPECT_EQ(got.result->allocs[1].worker_id, worker);
   EXPECT_EQ(got.result->allocs[1].attempt, 1);
-  // Two writes: the submission and the round. A poll that read and marked its allocs itself
+  // Two writes: the submission and the round (a new pool has no snapshot yet, so the batch
+  // does not place itself; a woken round does). A poll that read and marked its allocs itself
   // would answer only after a third.
   EXPECT_EQ(got.writes_so_far, before + 2);
   Settle();
@@ -97,7 +67,7 @@ TEST_F(PollHandoffTest, APollClaimedByARoundThatDidNotCommitWaitsForTheNextOne) 
   req.eval.size = 1;
   auto submitted = Call(&Service::ScheduleEval, req);
   ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
-  std::future<Answer> answer = Park(pool, worker, 10);
+  std::future<PollAnswer> answer = ParkPoll(pool, worker);
 
   faulty_->SetFailAfterBody(true);  // the round claims the poll, places, and loses its commit
   engine_->scheduler().Start();
@@ -111,7 +81,7 @@ TEST_F(PollHandoffTest, APollClaimedByARoundThatDidNotCommitWaitsForTheNextOne) 
   engine_->scheduler().RetryFailed();
   ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready)
       << "the released poll was lost";
-  Answer got = answer.get();
+  PollAnswer got = answer.get();
   ASSERT_TRUE(got.result.ok()) << got.result.status().ToString();
   ASSERT_EQ(got.result->allocs.size(), 1u);
   EXPECT_EQ(got.result->allocs[0].eval_id, submitted->eval_id);
