@@ -367,61 +367,6 @@ TEST(SqliteStoreTest, GroupCommitSharesOneCommitAmongManyBodies) {
             kThreads * kPerThread);
 }
 
-// A group runs without savepoints; a body that fails after writing makes it run again with
-// one per body, but one that fails before writing anything (most failures: not found, already
-// ended) leaves nothing to undo, and the group goes on.
-TEST(SqliteStoreTest, AFailedBodyReRunsItsGroupOnlyIfItWrote) {
-  ScopedTempDir dir;
-  std::unique_ptr<SqliteStore> store = MustOpen(dir.File("line.db"));
-  ASSERT_NE(store, nullptr);
-  for (bool failing_body_writes : {false, true}) {
-    SCOPED_TRACE(failing_body_writes ? "the failing body wrote" : "the failing body only read");
-    const std::string suffix = failing_body_writes ? "-w" : "-r";
-    const int64_t reruns = store->Stats().savepoint_reruns;
-    std::atomic<int> first_runs{0}, last_runs{0};
-    std::promise<void> entered, release;
-    std::promise<Status> gate, first, failing, last;
-    store->Write(
-        [&](Tx&) {
-          entered.set_value();
-          release.get_future().wait();
-          return Status::Ok();
-        },
-        [&](Status s) { gate.set_value(s); });
-    entered.get_future().wait();
-    store->Write(
-        [&](Tx& tx) {
-          ++first_runs;
-          return tx.InsertPool(MakePool("first" + suffix));
-        },
-        [&](Status s) { first.set_value(s); });
-    store->Write(
-        [&](Tx& tx) -> Status {
-          if (failing_body_writes) LINE_RETURN_IF_ERROR(tx.InsertPool(MakePool("failing")));
-          return Status(Code::kNotFound, "no such thing");
-        },
-        [&](Status s) { failing.set_value(s); });
-    store->Write(
-        [&](Tx& tx) {
-          ++last_runs;
-          return tx.InsertPool(MakePool("last" + suffix));
-        },
-        [&](Status s) { last.set_value(s); });
-    release.set_value();
-    LINE_EXPECT_OK(gate.get_future().get());
-    LINE_EXPECT_OK(first.get_future().get());
-    EXPECT_EQ(failing.get_future().get().code(), Code::kNotFound);
-    LINE_EXPECT_OK(last.get_future().get());
-    const int runs = failing_body_writes ? 2 : 1;
-    EXPECT_EQ(first_runs.load(), runs);
-    EXPECT_EQ(last_runs.load(), 1) << "a body after the failing one runs in the final pass only";
-    EXPECT_EQ(store->Stats().savepoint_reruns, reruns + (failing_body_writes ? 1 : 0));
-    EXPECT_TRUE(ReadValue(*store, [&](Tx& tx) { return tx.GetPool("first" + suffix); }));
-    EXPECT_TRUE(ReadValue(*store, [&](Tx& tx) { return tx.GetPool("last" + suffix); }));
-    EXPECT_FALSE(ReadValue(*store, [](Tx& tx) { return tx.GetPool("failing"); }));
-  }
-}
-
 TEST(SqliteStoreTest, GroupsAreBounded) {
   ScopedTempDir dir;
   SqliteStoreOptions options;

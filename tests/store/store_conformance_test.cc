@@ -965,6 +965,58 @@ TEST_P(StoreConformanceTest, FailedBodyRollsBackOnlyItsOwnWrites) {
   }));
 }
 
+// A group runs without savepoints; a body that fails after writing makes it run again with
+// one per body, but one that fails before writing anything (most failures: not found, already
+// ended) leaves nothing to undo, and the group goes on. (SQLite knows by its change count,
+// PostgreSQL by whether the body called a write primitive and the transaction is intact.)
+TEST_P(StoreConformanceTest, AFailedBodyReRunsItsGroupOnlyIfItWrote) {
+  Store* store = &this->store();
+  for (bool failing_body_writes : {false, true}) {
+    SCOPED_TRACE(failing_body_writes ? "the failing body wrote" : "the failing body only read");
+    const std::string suffix = failing_body_writes ? "-w" : "-r";
+    std::atomic<int> first_runs{0}, last_runs{0};
+    std::promise<void> entered, release;
+    std::promise<Status> gate, first, failing, last;
+    store->Write(
+        [&](Tx&) {
+          entered.set_value();
+          release.get_future().wait();
+          return Status::Ok();
+        },
+        [&](Status s) { gate.set_value(s); });
+    entered.get_future().wait();
+    store->Write(
+        [&](Tx& tx) {
+          ++first_runs;
+          return tx.InsertPool(MakePool("first" + suffix));
+        },
+        [&](Status s) { first.set_value(s); });
+    store->Write(
+        [&](Tx& tx) -> Status {
+          if (failing_body_writes) LINE_RETURN_IF_ERROR(tx.InsertPool(MakePool("failing")));
+          return Status(Code::kNotFound, "no such thing");
+        },
+        [&](Status s) { failing.set_value(s); });
+    store->Write(
+        [&](Tx& tx) {
+          ++last_runs;
+          return tx.InsertPool(MakePool("last" + suffix));
+        },
+        [&](Status s) { last.set_value(s); });
+    release.set_value();
+    LINE_EXPECT_OK(gate.get_future().get());
+    LINE_EXPECT_OK(first.get_future().get());
+    EXPECT_EQ(failing.get_future().get().code(), Code::kNotFound);
+    LINE_EXPECT_OK(last.get_future().get());
+    const int runs = failing_body_writes ? 2 : 1;
+    EXPECT_EQ(first_runs.load(), runs) << "the group ran again only if the failing body wrote";
+    EXPECT_EQ(last_runs.load(), 1) << "a body after the failing one runs in the final pass only";
+    EXPECT_TRUE(ReadValue(*store, [&](Tx& tx) { return tx.GetPool("first" + suffix); }));
+    EXPECT_TRUE(ReadValue(*store, [&](Tx& tx) { return tx.GetPool("last" + suffix); }));
+    EXPECT_FALSE(ReadValue(*store, [](Tx& tx) { return tx.GetPool("failing"); }));
+  }
+}
+
 // A group runs without savepoints first; a lone body that fails is rolled back with its
 // transaction, and runs only once.
 TEST_P(StoreConformanceTest, ALoneFailingBodyIsRolledBackAndRunsOnce) {

@@ -24,6 +24,7 @@ Status PgCommitSteps::RunBody(const TxBody& body) {
   PostgresTx tx(*conn_, /*read_only=*/false);
   conn_->ClearLastError();
   Status status = body(tx);
+  body_wrote_ = tx.write_calls() > 0;
   // A failed statement aborts PostgreSQL's transaction until ROLLBACK TO, so a body that
   // returned OK over a failed statement is rolled back too, rather than losing the group.
   if (status.ok() && PQtransactionStatus(conn_->raw()) == PQTRANS_INERROR) {
@@ -35,6 +36,14 @@ Status PgCommitSteps::RunBody(const TxBody& body) {
 bool PgCommitSteps::BodyMayRunAgain() {
   const std::string& state = conn_->last_error_state();
   return conn_->healthy() && (state == "40P01" || state == "40001");
+}
+
+bool PgCommitSteps::FailedBodyLeftNoTrace() {
+  // Every write primitive of PostgresTx passes CheckWritable, which counts it; a body that
+  // called none and left the transaction intact (a failed statement aborts it) changed
+  // nothing: the usual failures (not found, already ended) come from reads.
+  return conn_ != nullptr && conn_->healthy() && !body_wrote_ &&
+         PQtransactionStatus(conn_->raw()) == PQTRANS_INTRANS;
 }
 
 Status PgCommitSteps::RollbackToSavepoint() { return conn_->Control(PgSql::kRollbackTo); }

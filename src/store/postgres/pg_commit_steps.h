@@ -29,6 +29,7 @@ class PgCommitSteps final : public GroupCommitSteps {
   Status RollbackToSavepoint() override;
   // A deadlock with another node's transaction (40P01) or a serialization failure (40001).
   bool BodyMayRunAgain() override;
+  bool FailedBodyLeftNoTrace() override;
   Status ReleaseSavepoint() override;
   Status Commit() override;
   void Abandon() override;
@@ -40,6 +41,7 @@ class PgCommitSteps final : public GroupCommitSteps {
   PgConnector& connector_;
   std::unique_ptr<PgConnection> conn_;  // null after a loss, until the next Begin
   std::atomic<int64_t> reconnects_{0};
+  bool body_wrote_ = false;  // the last body called a write primitive
 };
 
 }  // namespace line::postgres

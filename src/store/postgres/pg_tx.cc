@@ -8,6 +8,7 @@
 namespace line::postgres {
 
 Status PostgresTx::CheckWritable(const char* primitive) const {
+  ++write_calls_;
   if (!read_only_) return Status::Ok();
   return Status::Internal(std::string("postgres: ") + primitive + " called in a read transaction");
 }

@@ -99,14 +99,19 @@ class PostgresTx final : public Tx {
   Result<std::vector<bool>> PlaceEvals(std::vector<Placement>& placements, TimeMs now) override;
   Status InsertEvals(std::vector<Eval>& evals) override;
 
+  // Write primitives called so far (each passes CheckWritable first), whatever they changed:
+  // zero means the body wrote nothing (PgCommitSteps::FailedBodyLeftNoTrace).
+  int64_t write_calls() const { return write_calls_; }
+
  private:
-  // kInternal naming `primitive` when this Tx belongs to a read transaction.
+  // kInternal naming `primitive` when this Tx belongs to a read transaction. Counts the call.
   Status CheckWritable(const char* primitive) const;
   // Runs the write statement `id` and reports whether it changed a row.
   Result<bool> RunChanged(PgSql id, const PgParams& params);
 
   PgConnection& conn_;
   const bool read_only_;
+  mutable int64_t write_calls_ = 0;
 };
 
 }  // namespace line::postgres
