@@ -128,6 +128,9 @@ struct ServerCore {
   tcp::acceptor acceptor{accept_strand};
   asio::steady_timer accept_retry{accept_strand};
   asio::steady_timer deadline_sweep{accept_strand};
+  // accept strand only: deadlines are enforced until the io threads stop, so that a client
+  // that stops reading cannot hold Stop() for its whole shutdown_timeout.
+  bool sweeping = true;
   uint64_t next_session_id = 1;  // acceptor strand only
   std::vector<std::thread> threads;
   std::shared_ptr<Gate> gate = std::make_shared<Gate>();
@@ -419,7 +422,12 @@ struct HttpServer::Impl : ServerCore {
 };
 
 void ServerCore::DoAccept() {
-  acceptor.async_accept(asio::make_strand(ioc),
+  // With one I/O thread everything already runs in order on it: a strand per connection
+  // would only add a hop to every completion.
+  asio::any_io_executor executor = options.io_threads <= 1
+                                       ? asio::any_io_executor(ioc.get_executor())
+                                       : asio::any_io_executor(asio::make_strand(ioc));
+  acceptor.async_accept(executor,
                         [this](boost::system::error_code ec, tcp::socket socket) {
                           OnAccept(ec, std::move(socket));
                         });
@@ -457,7 +465,7 @@ void ServerCore::SweepDeadlines() {
   }
   deadline_sweep.expires_after(kDeadlineSweep);
   deadline_sweep.async_wait([this](boost::system::error_code ec) {
-    if (!ec && acceptor.is_open()) SweepDeadlines();
+    if (!ec && sweeping) SweepDeadlines();
   });
 }
 
@@ -528,7 +536,6 @@ void HttpServer::Stop() {
     boost::system::error_code ec;
     s.acceptor.close(ec);
     s.accept_retry.cancel();
-    s.deadline_sweep.cancel();
     acceptor_closed.set_value();
   });
   acceptor_closed.get_future().wait();
@@ -566,7 +573,15 @@ void HttpServer::Stop() {
     s.sessions_empty.wait_for(lock, std::chrono::seconds(5), [&s] { return s.sessions.empty(); });
   }
 
-  // 4. No Responder may post from here on; then stop the io threads.
+  // 4. Stop enforcing deadlines; no Responder may post from here on; then stop the io
+  // threads.
+  std::promise<void> sweep_stopped;
+  asio::post(s.accept_strand, [&s, &sweep_stopped] {
+    s.sweeping = false;
+    s.deadline_sweep.cancel();
+    sweep_stopped.set_value();
+  });
+  sweep_stopped.get_future().wait();
   {
     std::lock_guard<std::mutex> lock(s.gate->mu);
     s.gate->open = false;

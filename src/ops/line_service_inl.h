@@ -48,6 +48,9 @@ void LineService::Submit(
   WriteTracked(
       *store_, *cache_,
       [value, placement, body = std::move(body)](Tx& tx, CapacityDeltas& deltas) -> Status {
+        // What an earlier run placed was rolled back with it; its claims are kept.
+        placement->ran = false;
+        placement->outcome = Scheduler::RoundOutcome();
         Result<T> result = body(tx, deltas, *placement);
         if (!result.ok()) return result.status();
         *value = std::move(result).value();

@@ -1,6 +1,7 @@
 #include "scheduler/scheduler.h"
 
 #include <algorithm>
+#include <future>
 #include <iterator>
 
 #include "common/log.h"
@@ -76,7 +77,6 @@ void Scheduler::Loop() {
     queue_.pop_front();
     queued_.erase(pool_id);
     busy_ = true;
-    current_pool_ = pool_id;
     lock.unlock();
     if (cluster_ != nullptr && !cluster_->OwnsPool(pool_id)) {
       // Another node schedules it; a snapshot kept here would only go stale.
@@ -84,7 +84,6 @@ void Scheduler::Loop() {
       conflict_rounds_.erase(pool_id);
       lock.lock();
       busy_ = false;
-      current_pool_.clear();
       if (queue_.empty()) idle_.notify_all();
       continue;
     }
@@ -108,7 +107,6 @@ void Scheduler::Loop() {
     lock.lock();
     if (!status.ok()) failed_.insert(pool_id);
     busy_ = false;
-    current_pool_.clear();
     if (again && queued_.insert(pool_id).second) queue_.push_back(pool_id);
     if (queue_.empty()) idle_.notify_all();
   }
@@ -120,18 +118,21 @@ Status Scheduler::RunRound(const std::string& pool_id, RoundOutcome* outcome) {
   TimeMs now = clock_->NowMs();
   // The round runs as a write body, in the store's write order: that is what keeps the cached
   // snapshot exact (snapshot_cache.h).
-  bool ran = false;
   Claims claims;
-  Status status = WriteSync(*store_, [&](Tx& tx) -> Status {
-    // Run again after the store rolled the group back: the snapshot was charged with a plan
-    // that never committed.
-    if (ran) cache_->Invalidate(pool_id);
-    ran = true;
-    *outcome = RoundOutcome();
-    return Round(tx, pool_id, now, *outcome, claims);
-  });
+  // Tracked with a kPlaced delta: if the store runs the body again, or the commit fails, the
+  // snapshot it charged is dropped there and then, on the writer thread, before any later
+  // body (a batch placing itself) can take it.
+  std::promise<Status> done;
+  WriteTracked(
+      *store_, *cache_,
+      [&](Tx& tx, CapacityDeltas& deltas) -> Status {
+        deltas.push_back({CapacityDelta::Kind::kPlaced, pool_id});
+        *outcome = RoundOutcome();
+        return Round(tx, pool_id, now, *outcome, claims);
+      },
+      [&done](Status s) { done.set_value(std::move(s)); });
+  Status status = done.get_future().get();
   if (!status.ok()) {
-    cache_->Invalidate(pool_id);  // the commit may have failed after the plan changed it
     SettleClaims(claims, {});
     return status;
   }
@@ -273,8 +274,25 @@ Status Scheduler::PlaceOnSubmit(Tx& tx, const std::string& pool_id, TimeMs now,
   if (cluster_ != nullptr && !cluster_->OwnsPool(pool_id)) return Status::Ok();
   // The round charges the pool's snapshot: if this body fails or runs again, drop it.
   deltas.push_back({CapacityDelta::Kind::kPlaced, pool_id});
+  // Isolated: a round that fails (a deadlock with another node, a store error) must not
+  // fail the submission, which is acknowledged either way; its evals then wait for the
+  // scheduler's round, as they did before submissions placed themselves.
+  Status placed;
+  LINE_RETURN_IF_ERROR(tx.Isolated(
+      [&] {
+        return Round(tx, pool_id, now, placement.outcome, placement.claims, /*build=*/false);
+      },
+      &placed));
+  if (!placed.ok()) {
+    spdlog::warn("pool {}: placing a submission in its own transaction failed ({}); the "
+                 "scheduler will place it",
+                 pool_id, placed.ToString());
+    cache_->Invalidate(pool_id);  // Round dropped the snapshot it charged; be sure
+    placement.outcome = RoundOutcome();
+    return Status::Ok();  // ran stays false: AfterSubmit wakes the pool
+  }
   placement.ran = true;
-  return Round(tx, pool_id, now, placement.outcome, placement.claims, /*build=*/false);
+  return Status::Ok();
 }
 
 void Scheduler::AfterSubmit(const std::string& pool_id, SubmitPlacement& placement,

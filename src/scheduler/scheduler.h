@@ -137,7 +137,6 @@ class Scheduler {
   std::set<std::string> failed_;  // guarded by mu_: pools whose last run failed
   std::map<std::string, int> conflict_rounds_;  // the scheduler thread's own: lost-race streaks
   bool busy_ = false;              // guarded by mu_: a pool is being scheduled
-  std::string current_pool_;       // guarded by mu_: that pool, while busy_
   bool stopping_ = false;          // guarded by mu_
   std::thread thread_;
 };

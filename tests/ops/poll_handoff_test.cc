@@ -89,5 +89,32 @@ TEST_F(PollHandoffTest, APollClaimedByARoundThatDidNotCommitWaitsForTheNextOne) 
   EXPECT_TRUE(EvalIdsReceived(pool, worker).empty());  // delivered once
 }
 
+// A round claims the poll of a worker its stale snapshot still offers, then loses that
+// worker's claim (its TTL passed): the round commits without it, and the poll is released to
+// look for itself — where it learns its worker has expired — instead of being kept or lost.
+TEST_F(PollHandoffTest, APollWhosePlacementWasRefusedIsReleasedByTheCommittedRound) {
+  options_.worker_ttl = 10;
+  StopEngine();
+  StartEngine();
+  std::string pool = NewPool();  // spread: the freer worker first
+  std::string stale = NewWorker(pool, 8);
+  clock_.Advance(5'000);
+  std::string fresh = NewWorker(pool, 4);
+  std::string warmup = Submit(pool, 1);  // builds and caches the snapshot
+  ASSERT_EQ(EvalOf(pool, warmup).worker_id, stale);
+  ASSERT_EQ(EvalIdsReceived(pool, stale), std::vector<std::string>{warmup});
+  std::future<PollAnswer> answer = ParkPoll(pool, stale);
+
+  clock_.Advance(5'000);  // stale's TTL passes; no sweep, so the snapshot still offers it
+  std::string eval = Submit(pool, 2);
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "the claimed poll was never released";
+  PollAnswer got = answer.get();
+  EXPECT_EQ(got.result.status().code(), Code::kWorkerNotFound)
+      << (got.result.ok() ? "answered with allocs" : got.result.status().ToString());
+  EXPECT_EQ(EvalOf(pool, eval).worker_id, fresh);
+  ExpectCapacityInvariant(pool);
+}
+
 }  // namespace
 }  // namespace line::testing

@@ -19,6 +19,9 @@ enum class PgSql {
   kSavepoint,
   kRelease,
   kRollbackTo,
+  kIsolate,
+  kIsolateRelease,
+  kIsolateRollback,
   kPing,
   // Pools.
   kGetPool,

@@ -18,6 +18,9 @@ enum class Sql {
   kSavepoint,
   kRelease,
   kRollbackTo,
+  kIsolate,
+  kIsolateRelease,
+  kIsolateRollback,
   kPing,
   // Pools.
   kGetPool,
