@@ -100,5 +100,61 @@ TEST_F(PlaceOnSubmitTest, ALostCommitLeavesNoEvalNoAllocAndNoChargedSnapshot) {
   ExpectCapacityInvariant(pool);
 }
 
+// The store runs a whole group again when one of its bodies fails after writing: a batch that
+// placed itself in the first run must not be placed twice, hand its poll allocs that were
+// rolled back, or leave the snapshot charged twice.
+TEST_F(PlaceOnSubmitTest, ABatchWhoseGroupRunsAgainIsPlacedOnce) {
+  auto [pool, worker] = WarmPool(4);  // 3 units free
+  std::future<PollAnswer> answer = ParkPoll(pool, worker);
+
+  // Hold the writer so that the next writes form one group: the batch, then a body that
+  // writes and fails, which makes the store roll the group back and run it again.
+  std::promise<void> entered, release;
+  std::promise<Status> held, spoiler;
+  store_->Write(
+      [&](Tx&) {
+        entered.set_value();
+        release.get_future().wait();
+        return Status::Ok();
+      },
+      [&](Status s) { held.set_value(s); });
+  entered.get_future().wait();
+  std::promise<Result<ScheduleEvalsResponse>> batch_done;
+  ScheduleEvalsRequest batch;
+  batch.pool_id = pool;
+  batch.evals.resize(2);
+  for (EvalSpec& spec : batch.evals) spec.size = 1;
+  engine_->service().ScheduleEvals(batch, [&](Result<ScheduleEvalsResponse> r) {
+    batch_done.set_value(std::move(r));
+  });
+  store_->Write(
+      [&](Tx& tx) -> Status {
+        LINE_RETURN_IF_ERROR(tx.InsertPool(Pool{.pool_id = "spoiler"}));
+        return Status(Code::kNotFound, "wrote, then failed");
+      },
+      [&](Status s) { spoiler.set_value(s); });
+  release.set_value();
+
+  EXPECT_TRUE(held.get_future().get().ok());
+  EXPECT_EQ(spoiler.get_future().get().code(), Code::kNotFound);
+  Result<ScheduleEvalsResponse> accepted = batch_done.get_future().get();
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  PollAnswer got = answer.get();
+  ASSERT_TRUE(got.result.ok()) << got.result.status().ToString();
+  ASSERT_EQ(got.result->allocs.size(), 2u);
+  for (const ReceivedAlloc& a : got.result->allocs) {
+    auto described = Call(&Service::DescribeAlloc, AllocRequest{pool, a.alloc_id});
+    EXPECT_TRUE(described.ok()) << "handed an alloc that was rolled back: " << a.alloc_id;
+  }
+  Settle();
+  EXPECT_EQ(WorkerOf(pool, worker).free, 1);
+  ExpectCapacityInvariant(pool);
+  // The snapshot was not left charged twice: the last free unit still takes an eval.
+  std::string last = Submit(pool, 1);
+  EXPECT_EQ(EvalOf(pool, last).state, "placed");
+  EXPECT_EQ(WorkerOf(pool, worker).free, 0);
+}
+
 }  // namespace
 }  // namespace line::testing
