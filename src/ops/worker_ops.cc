@@ -49,31 +49,34 @@ void LineService::SendHeartbeat(HeartbeatRequest req, Reply<HeartbeatResponse> r
   Write<HeartbeatResponse>(
       [req = std::move(req), now, worker_ttl_ms,
        replica_ttl_ms](Tx& tx, CapacityDeltas& deltas) -> Result<HeartbeatResponse> {
-        // A disbanded pool's workers still heartbeat their running allocs (SPEC).
-        LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
-        // Renewed only if alive: one statement for the lookup and the renewal.
+        // The worker is renewed only if alive: one statement for the lookup and the renewal.
+        // A live worker also proves its pool exists (a pool's workers are deleted with it;
+        // a disbanded pool's workers still heartbeat their running allocs, SPEC), so the
+        // pool is read only to name an error or for its alloc TTL.
         LINE_ASSIGN_OR_RETURN(bool alive,
-                              tx.RenewWorker(pool.pool_id, req.worker_id, now, now + worker_ttl_ms));
+                              tx.RenewWorker(req.pool_id, req.worker_id, now, now + worker_ttl_ms));
         if (!alive) {
-          // Not registered, or expired: the same error a lookup gives.
+          // No such pool, or the worker is not registered or expired: the lookups' errors.
+          LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
           LINE_RETURN_IF_ERROR(FindLiveWorker(tx, pool.pool_id, req.worker_id, now).status());
           return Status::Internal("worker " + req.worker_id + " alive but not renewed");
         }
         std::set<std::string> datasets(req.datasets.begin(), req.datasets.end());
         bool invalidated = false;
         for (const std::string& dataset_id : datasets) {
-          Replica replica{pool.pool_id, dataset_id, req.worker_id, now + replica_ttl_ms};
+          Replica replica{req.pool_id, dataset_id, req.worker_id, now + replica_ttl_ms};
           LINE_ASSIGN_OR_RETURN(bool held, tx.RenewReplica(replica, now));
           if (held) continue;
           LINE_RETURN_IF_ERROR(tx.UpsertReplica(replica));
           // A dataset it did not hold changes locality: the pool's snapshot is rebuilt.
           if (!invalidated) {
-            deltas.push_back({CapacityDelta::Kind::kInvalidatePool, pool.pool_id});
+            deltas.push_back({CapacityDelta::Kind::kInvalidatePool, req.pool_id});
             invalidated = true;
           }
         }
         HeartbeatResponse response;
         if (!req.allocs.empty()) {
+          LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
           // Only this worker's live allocs are renewed; the rest are reported, not fatal.
           LINE_ASSIGN_OR_RETURN(std::vector<std::string> renewed_ids,
                                 tx.RenewAllocs(pool.pool_id, req.worker_id, req.allocs,

@@ -115,6 +115,8 @@ TEST_F(ServiceTest, ErrorsNameWhatIsMissing) {
   auto no_worker = Call(&Service::SendHeartbeat, HeartbeatRequest{pool, nowhere, {}, {}});
   EXPECT_EQ(no_worker.status().code(), Code::kWorkerNotFound);
   EXPECT_NE(no_worker.status().message().find(nowhere), std::string::npos);
+  auto no_pool = Call(&Service::SendHeartbeat, HeartbeatRequest{nowhere, nowhere, {}, {}});
+  EXPECT_EQ(no_pool.status().code(), Code::kPoolNotFound);
   EXPECT_EQ(Call(&Service::DescribeEval, EvalRequest{pool, nowhere}).status().code(),
             Code::kEvalNotFound);
   EXPECT_EQ(Call(&Service::DescribeAlloc, AllocRequest{pool, nowhere}).status().code(),
