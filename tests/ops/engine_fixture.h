@@ -96,6 +96,27 @@ class EngineTest : public ::testing::Test {
     return Call(&Service::ScheduleEvals, batch);
   }
 
+  // A spread pool set up for a stale snapshot: worker TTL 10 s (the engine restarts), `stale`
+  // (capacity 8) registered 5 s before `fresh` (capacity 4), and a warm-up eval placed on
+  // `stale`, which built and cached the snapshot. Advancing the clock 5 s more expires
+  // `stale` while the snapshot still offers it (nothing sweeps in these tests).
+  struct StaleSnapshotSetup {
+    std::string pool, stale, fresh, warmup;
+  };
+  StaleSnapshotSetup SetUpStaleSnapshot() {
+    options_.worker_ttl = 10;
+    StopEngine();
+    StartEngine();
+    StaleSnapshotSetup s;
+    s.pool = NewPool(PlacementPolicy::kSpread);  // the freer worker first
+    s.stale = NewWorker(s.pool, 8);
+    clock_.Advance(5'000);
+    s.fresh = NewWorker(s.pool, 4);
+    s.warmup = Submit(s.pool, 1);
+    EXPECT_EQ(EvalOf(s.pool, s.warmup).worker_id, s.stale);
+    return s;
+  }
+
   // Lets the scheduler place whatever it was woken for.
   void Settle() { engine_->scheduler().WaitIdle(); }
 

@@ -93,15 +93,7 @@ TEST_F(PollHandoffTest, APollClaimedByARoundThatDidNotCommitWaitsForTheNextOne) 
 // worker's claim (its TTL passed): the round commits without it, and the poll is released to
 // look for itself — where it learns its worker has expired — instead of being kept or lost.
 TEST_F(PollHandoffTest, APollWhosePlacementWasRefusedIsReleasedByTheCommittedRound) {
-  options_.worker_ttl = 10;
-  StopEngine();
-  StartEngine();
-  std::string pool = NewPool();  // spread: the freer worker first
-  std::string stale = NewWorker(pool, 8);
-  clock_.Advance(5'000);
-  std::string fresh = NewWorker(pool, 4);
-  std::string warmup = Submit(pool, 1);  // builds and caches the snapshot
-  ASSERT_EQ(EvalOf(pool, warmup).worker_id, stale);
+  auto [pool, stale, fresh, warmup] = SetUpStaleSnapshot();
   ASSERT_EQ(EvalIdsReceived(pool, stale), std::vector<std::string>{warmup});
   std::future<PollAnswer> answer = ParkPoll(pool, stale);
 

@@ -319,16 +319,7 @@ class CachedSnapshotTest : public EngineTest {};
 // A worker whose TTL passed but that the sweeper has not removed yet is still in the cached
 // snapshot. Choosing it must lose the conditional claim, rebuild, and place elsewhere.
 TEST_F(CachedSnapshotTest, StaleWorkerInTheSnapshotCostsAConflictNotADoubleBooking) {
-  options_.worker_ttl = 10;
-  StopEngine();
-  StartEngine();
-  std::string pool = NewPool();  // spread: the freer worker first
-  std::string stale = NewWorker(pool, 8);
-  clock_.Advance(5'000);
-  std::string fresh = NewWorker(pool, 4);
-  std::string warmup = Submit(pool, 1);  // builds and caches the snapshot
-  ASSERT_EQ(EvalOf(pool, warmup).worker_id, stale);
-
+  auto [pool, stale, fresh, warmup] = SetUpStaleSnapshot();
   clock_.Advance(5'000);  // stale's TTL passes; no sweep
   std::string eval = Submit(pool, 2);
   EvalDescription placed = EvalOf(pool, eval);
