@@ -383,12 +383,12 @@ TEST_F(HttpTimeoutTest, ARequestInUseOrBeingHandledIsNotTimedOut) {
   ASSERT_TRUE(busy.Send(RequestText("POST", "/Slow", "{}")));
   std::optional<Responder> parked = parking_.Take();
   ASSERT_TRUE(parked.has_value());
-  // Requests every 100 ms on another connection keep it open well past the idle timeout,
-  // while the parked one waits (a long-poll may take 20 s).
+  // Requests every 60 ms on another connection keep it open past the idle timeout and the
+  // sweep's lateness (300 + 250 ms), while the parked one waits (a long-poll may take 20 s).
   RawConnection active(port_);
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < 10; ++i) {
     ASSERT_EQ(active.Request("POST", "/Echo", "{}").status, 200) << "request " << i;
-    EXPECT_FALSE(active.WaitClosed(100ms)) << "closed while in use, after request " << i;
+    EXPECT_FALSE(active.WaitClosed(60ms)) << "closed while in use, after request " << i;
   }
   (*parked)(Json(R"({"late":true})"));
   RawResponse r = busy.Read();

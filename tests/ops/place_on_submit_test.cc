@@ -34,6 +34,7 @@ class PlaceOnSubmitTest : public EngineTest {
 
 TEST_F(PlaceOnSubmitTest, ABatchIsPlacedByTheCommitThatAcknowledgesIt) {
   auto [pool, worker] = WarmPool(8);
+  Settle();  // no round may be left to run while the writes are counted
   std::future<PollAnswer> answer = ParkPoll(pool, worker);
   const int64_t before = faulty_->writes();
   auto accepted = ScheduleBatch(pool, 3);
