@@ -35,8 +35,6 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-// How long a response write may take before the connection is given up.
-constexpr auto kWriteTimeout = std::chrono::seconds(30);
 // After an error response that left request bytes unread, how long to keep reading (and
 // discarding) them so that closing does not reset the connection before the client has read
 // the response.
@@ -198,7 +196,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep_alive);
     res->prepare_payload();
     response_ = res;
-    SetDeadline(kWriteTimeout);
+    SetDeadline(server_->options.write_timeout);
     http::async_write(stream_, *res,
                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
                         self->OnWrite(keep_alive, ec);

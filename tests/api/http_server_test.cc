@@ -378,6 +378,25 @@ TEST_F(HttpTimeoutTest, AHalfSentRequestIsClosedAfterTheIdleTimeout) {
   EXPECT_TRUE(stalled.WaitClosed(3s)) << "a client that stops mid-request holds a connection";
 }
 
+// A client that stops reading a large response is cut off after write_timeout, also while the
+// server is stopping: Stop() does not wait for it until its shutdown_timeout.
+TEST_F(HttpServerTest, AClientThatStopsReadingIsCutOffAfterTheWriteTimeout) {
+  HttpServerOptions options;
+  options.write_timeout = 300ms;
+  options.shutdown_timeout = 20s;
+  options.max_body_bytes = 64 * 1024 * 1024;
+  StartServer(options);
+  RawConnection stuck(port_);
+  // Echoed back, 32 MiB is more than the kernel's socket buffers hold: the write blocks.
+  ASSERT_TRUE(stuck.Send(RequestText("POST", "/Echo", std::string(32 * 1024 * 1024, 'x'))));
+  // Its first bytes arrive: the response is being written, and stalls (nothing reads it).
+  ASSERT_TRUE(stuck.WaitReadable(10s));
+  auto start = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s)
+      << "Stop() waited for a client that never reads";
+}
+
 TEST_F(HttpTimeoutTest, ARequestInUseOrBeingHandledIsNotTimedOut) {
   RawConnection busy(port_);
   ASSERT_TRUE(busy.Send(RequestText("POST", "/Slow", "{}")));

@@ -127,6 +127,12 @@ class RawConnection {
     return Read();
   }
 
+  // True when response bytes are waiting to be read within `timeout` (none is read).
+  bool WaitReadable(std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    return poll(&p, 1, static_cast<int>(timeout.count())) > 0;
+  }
+
   // True when the server closes the connection within `timeout` (data before the close, if
   // any, is discarded).
   bool WaitClosed(std::chrono::milliseconds timeout) {
