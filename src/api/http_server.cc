@@ -142,8 +142,8 @@ struct ServerCore {
   std::unordered_map<uint64_t, std::shared_ptr<Session>> sessions;  // guarded by mu
 };
 
-// One connection. Everything but the Responder runs on the connection's strand, so the state
-// needs no lock. Owned by the server's registry while open, and by its pending operations.
+// One connection. Everything but the Responder runs on the connection's strand (with one I/O
+// thread, on that thread), so the state needs no lock; only the deadline is read by the sweep. Owned by the server's registry while open, and by its pending operations.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(ServerCore* server, uint64_t id, tcp::socket socket)
@@ -382,6 +382,15 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
+  // Timeouts: a deadline per connection, enforced by the server's sweep (SweepDeadlines).
+  void SetDeadline(SteadyClock::duration timeout) {
+    deadline_ns_.store((SteadyClock::now() + timeout).time_since_epoch().count(),
+                       std::memory_order_relaxed);
+  }
+  void ClearDeadline() {
+    deadline_ns_.store(std::numeric_limits<int64_t>::max(), std::memory_order_relaxed);
+  }
+
   void Close() {
     if (state_ == State::kClosed) return;
     state_ = State::kClosed;
@@ -393,15 +402,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
   ServerCore* const server_;  // outlives every open session (Stop() waits for them)
   const uint64_t id_;
-  // Timeouts: a deadline per connection, enforced by the server's sweep (SweepDeadlines).
-  void SetDeadline(std::chrono::steady_clock::duration timeout) {
-    deadline_ns_.store((SteadyClock::now() + timeout).time_since_epoch().count(),
-                       std::memory_order_relaxed);
-  }
-  void ClearDeadline() {
-    deadline_ns_.store(std::numeric_limits<int64_t>::max(), std::memory_order_relaxed);
-  }
-
   tcp::socket stream_;
   std::atomic<int64_t> deadline_ns_{std::numeric_limits<int64_t>::max()};
   beast::flat_buffer buffer_;

@@ -24,10 +24,10 @@ Eval NewEval(const Pool& pool, const EvalSpec& spec, TimeMs now) {
   return eval;
 }
 
-// Inserts one eval (appended to `inserted`), or returns the id of the eval already submitted
-// under its idempotency key.
+// Inserts one eval (appended to `inserted`, if given), or returns the id of the eval already
+// submitted under its idempotency key.
 Result<std::string> InsertOrFind(Tx& tx, const Pool& pool, const EvalSpec& spec, TimeMs now,
-                                 std::vector<Eval>& inserted) {
+                                 std::vector<Eval>* inserted = nullptr) {
   if (!spec.idempotency_key.empty()) {
     LINE_ASSIGN_OR_RETURN(std::optional<Eval> prior,
                           tx.FindEvalByKey(pool.pool_id, spec.idempotency_key));
@@ -43,8 +43,9 @@ Result<std::string> InsertOrFind(Tx& tx, const Pool& pool, const EvalSpec& spec,
   }
   Eval eval = NewEval(pool, spec, now);
   LINE_RETURN_IF_ERROR(tx.InsertEval(eval));
-  inserted.push_back(eval);
-  return eval.eval_id;
+  std::string id = eval.eval_id;
+  if (inserted != nullptr) inserted->push_back(std::move(eval));
+  return id;
 }
 
 }  // namespace
@@ -59,8 +60,7 @@ void LineService::ScheduleEval(ScheduleEvalRequest req, Reply<ScheduleEvalRespon
   Write<ScheduleEvalResponse>(
       [req = std::move(req), now](Tx& tx) -> Result<ScheduleEvalResponse> {
         LINE_ASSIGN_OR_RETURN(Pool pool, FindActivePool(tx, req.pool_id));
-        std::vector<Eval> inserted;
-        LINE_ASSIGN_OR_RETURN(std::string id, InsertOrFind(tx, pool, req.eval, now, inserted));
+        LINE_ASSIGN_OR_RETURN(std::string id, InsertOrFind(tx, pool, req.eval, now));
         return ScheduleEvalResponse{std::move(id)};
       },
       std::move(reply), [this, pool_id](const ScheduleEvalResponse&) { scheduler_->Wake(pool_id); });
@@ -96,7 +96,7 @@ void LineService::ScheduleEvals(ScheduleEvalsRequest req, Reply<ScheduleEvalsRes
             continue;
           }
           LINE_RETURN_IF_ERROR(flush());
-          Result<std::string> id = InsertOrFind(tx, pool, spec, now, inserted);
+          Result<std::string> id = InsertOrFind(tx, pool, spec, now, &inserted);
           if (!id.ok()) {
             return Status(id.status().code(),
                           "evals[" + std::to_string(i) + "]: " + id.status().message());

@@ -136,9 +136,7 @@ Status Scheduler::RunRound(const std::string& pool_id, RoundOutcome* outcome) {
     SettleClaims(claims, {});
     return status;
   }
-  // Durable now: the claimed polls answer first, then everyone else who may be waiting.
-  SettleClaims(claims, std::move(outcome->handed));
-  if (!outcome->allocs.empty() && on_placed_) on_placed_(outcome->allocs);
+  Announce(claims, *outcome);
   if (outcome->placed > 0 || outcome->conflicts > 0) {
     spdlog::debug("pool {}: placed {} evals ({} blocked, {} conflicts{})", pool_id,
                   outcome->placed, outcome->blocked, outcome->conflicts,
@@ -267,10 +265,14 @@ void Scheduler::SettleClaims(Claims& claims, std::vector<HandedAlloc> handed) {
   claims.clear();
 }
 
+void Scheduler::Announce(Claims& claims, RoundOutcome& outcome) {
+  // Durable now: the claimed polls answer first, then everyone else who may be waiting.
+  SettleClaims(claims, std::move(outcome.handed));
+  if (!outcome.allocs.empty() && on_placed_) on_placed_(outcome.allocs);
+}
+
 Status Scheduler::PlaceOnSubmit(Tx& tx, const std::string& pool_id, TimeMs now,
                                 CapacityDeltas& deltas, SubmitPlacement& placement) {
-  placement.ran = false;
-  placement.outcome = RoundOutcome();
   if (cluster_ != nullptr && !cluster_->OwnsPool(pool_id)) return Status::Ok();
   // The round charges the pool's snapshot: if this body fails or runs again, drop it.
   deltas.push_back({CapacityDelta::Kind::kPlaced, pool_id});
@@ -287,8 +289,7 @@ Status Scheduler::PlaceOnSubmit(Tx& tx, const std::string& pool_id, TimeMs now,
     spdlog::warn("pool {}: placing a submission in its own transaction failed ({}); the "
                  "scheduler will place it",
                  pool_id, placed.ToString());
-    cache_->Invalidate(pool_id);  // Round dropped the snapshot it charged; be sure
-    placement.outcome = RoundOutcome();
+    placement.outcome = RoundOutcome();  // Round dropped the snapshot it had charged
     return Status::Ok();  // ran stays false: AfterSubmit wakes the pool
   }
   placement.ran = true;
@@ -302,8 +303,7 @@ void Scheduler::AfterSubmit(const std::string& pool_id, SubmitPlacement& placeme
     return;
   }
   RoundOutcome& outcome = placement.outcome;
-  SettleClaims(placement.claims, std::move(outcome.handed));
-  if (!outcome.allocs.empty() && on_placed_) on_placed_(outcome.allocs);
+  Announce(placement.claims, outcome);
   // Lost races are retried by the scheduler thread (with its bounded streak).
   if (!placement.ran || outcome.no_snapshot || outcome.more || outcome.conflicts > 0) {
     Wake(pool_id);

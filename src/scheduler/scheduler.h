@@ -79,7 +79,8 @@ class Scheduler {
     std::vector<HandedAlloc> handed;  // of `allocs`, those written delivered to a claimed poll
   };
 
-  // What a submission's own round did (PlaceOnSubmit), for AfterSubmit.
+  // What a submission's own round did (PlaceOnSubmit), for AfterSubmit. The caller resets
+  // `ran` and `outcome` before each run of its body (LineService::Submit); claims are kept.
   struct SubmitPlacement {
     Claims claims;          // kept across runs of the body
     bool ran = false;       // the last run of the body ran a round
@@ -99,7 +100,6 @@ class Scheduler {
   // After the submission's write, committed or not: hands over or releases the claimed polls,
   // reports the allocs, and wakes the pool unless its round finished the job.
   void AfterSubmit(const std::string& pool_id, SubmitPlacement& placement, bool committed);
-
 
   // Largest number of pending evals one round considers, and how many it reads first (then
   // four times more each time, while capacity is left).
@@ -121,6 +121,8 @@ class Scheduler {
   std::vector<bool> ClaimPolls(const std::string& pool_id, const Plan& plan, Claims& claims);
   // After the round: hands each claimed poll its allocs, or releases it.
   static void SettleClaims(Claims& claims, std::vector<HandedAlloc> handed);
+  // After a round's commit: SettleClaims with its handed allocs, then on_placed_.
+  void Announce(Claims& claims, RoundOutcome& outcome);
 
   Store* const store_;
   Clock* const clock_;
