@@ -1,6 +1,4 @@
 // Eval calls: ScheduleEval, ScheduleEvals, DescribeEval, ListEvals.
-#include <iterator>
-
 #include "common/ids.h"
 #include "common/log.h"
 #include "ops/describe.h"
@@ -24,10 +22,10 @@ Eval NewEval(const Pool& pool, const EvalSpec& spec, TimeMs now) {
   return eval;
 }
 
-// Inserts one eval (appended to `inserted`, if given), or returns the id of the eval already
+// Inserts one eval (counted in `inserted`, if given), or returns the id of the eval already
 // submitted under its idempotency key.
 Result<std::string> InsertOrFind(Tx& tx, const Pool& pool, const EvalSpec& spec, TimeMs now,
-                                 std::vector<Eval>* inserted = nullptr) {
+                                 int64_t* inserted = nullptr) {
   if (!spec.idempotency_key.empty()) {
     LINE_ASSIGN_OR_RETURN(std::optional<Eval> prior,
                           tx.FindEvalByKey(pool.pool_id, spec.idempotency_key));
@@ -43,9 +41,8 @@ Result<std::string> InsertOrFind(Tx& tx, const Pool& pool, const EvalSpec& spec,
   }
   Eval eval = NewEval(pool, spec, now);
   LINE_RETURN_IF_ERROR(tx.InsertEval(eval));
-  std::string id = eval.eval_id;
-  if (inserted != nullptr) inserted->push_back(std::move(eval));
-  return id;
+  if (inserted != nullptr) ++*inserted;
+  return std::move(eval.eval_id);
 }
 
 }  // namespace
@@ -81,10 +78,10 @@ void LineService::ScheduleEvals(ScheduleEvalsRequest req, Reply<ScheduleEvalsRes
         // Evals without a key go to the store in runs (one statement on PostgreSQL); a keyed
         // one first flushes the run before it, so seqs keep the request's order.
         std::vector<Eval> run;
-        std::vector<Eval> inserted;
+        int64_t inserted = 0;  // not found by an idempotency key
         auto flush = [&]() -> Status {
           LINE_RETURN_IF_ERROR(tx.InsertEvals(run));
-          std::move(run.begin(), run.end(), std::back_inserter(inserted));
+          inserted += static_cast<int64_t>(run.size());
           run.clear();
           return Status::Ok();
         };
@@ -104,7 +101,7 @@ void LineService::ScheduleEvals(ScheduleEvalsRequest req, Reply<ScheduleEvalsRes
           response.eval_ids.push_back(std::move(id).value());
         }
         LINE_RETURN_IF_ERROR(flush());
-        if (!inserted.empty()) {
+        if (inserted > 0) {
           LINE_RETURN_IF_ERROR(scheduler_->PlaceOnSubmit(tx, pool.pool_id, now, deltas, placement));
         }
         return response;

@@ -59,10 +59,15 @@ class LineService final : public Service {
   // A submission: Write for a body that inserts evals into `pool_id` and offers them to
   // Scheduler::PlaceOnSubmit with `placement`; after the commit (or its failure) the
   // scheduler settles what was placed, then the reply goes out.
+  // If the submission's own round fails, the body runs again without it (PlaceOnSubmit).
   template <typename T>
   void Submit(const std::string& pool_id,
               std::function<Result<T>(Tx&, CapacityDeltas&, Scheduler::SubmitPlacement&)> body,
               Reply<T> reply);
+  template <typename T>
+  struct Submission;
+  template <typename T>
+  void SubmitOnce(std::shared_ptr<Submission<T>> submission);
   // Runs `body` on a read snapshot and replies at once.
   template <typename T>
   void Read(const std::function<Result<T>(Tx&)>& body, const Reply<T>& reply);

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "ops/line_service.h"
 
@@ -38,31 +40,61 @@ void LineService::Write(std::function<Result<T>(Tx&, CapacityDeltas&)> body, Rep
 }
 
 template <typename T>
+struct LineService::Submission {
+  std::string pool_id;
+  std::function<Result<T>(Tx&, CapacityDeltas&, Scheduler::SubmitPlacement&)> body;
+  Reply<T> reply;
+  std::optional<T> value;
+  // Shared by every run of the body (the store may run it more than once) and the end.
+  Scheduler::SubmitPlacement placement;
+  bool last_run_failed = false;  // the body's own last run failed: nothing of it is left
+  bool submitted_again = false;
+};
+
+template <typename T>
 void LineService::Submit(
     const std::string& pool_id,
     std::function<Result<T>(Tx&, CapacityDeltas&, Scheduler::SubmitPlacement&)> body,
     Reply<T> reply) {
-  auto value = std::make_shared<std::optional<T>>();
-  // Shared by every run of the body (the store may run it more than once) and the end.
-  auto placement = std::make_shared<Scheduler::SubmitPlacement>();
+  auto submission = std::make_shared<Submission<T>>();
+  submission->pool_id = pool_id;
+  submission->body = std::move(body);
+  submission->reply = std::move(reply);
+  SubmitOnce(std::move(submission));
+}
+
+template <typename T>
+void LineService::SubmitOnce(std::shared_ptr<Submission<T>> submission) {
   WriteTracked(
       *store_, *cache_,
-      [value, placement, body = std::move(body)](Tx& tx, CapacityDeltas& deltas) -> Status {
+      [submission](Tx& tx, CapacityDeltas& deltas) -> Status {
+        Scheduler::SubmitPlacement& placement = submission->placement;
         // What an earlier run placed was rolled back with it; its claims are kept.
-        placement->ran = false;
-        placement->outcome = Scheduler::RoundOutcome();
-        Result<T> result = body(tx, deltas, *placement);
+        placement.ran = false;
+        placement.outcome = Scheduler::RoundOutcome();
+        submission->last_run_failed = true;
+        Result<T> result = submission->body(tx, deltas, placement);
         if (!result.ok()) return result.status();
-        *value = std::move(result).value();
+        submission->value = std::move(result).value();
+        submission->last_run_failed = false;
         return Status::Ok();
       },
-      [this, pool_id, value, placement, reply = std::move(reply)](Status status) {
-        scheduler_->AfterSubmit(pool_id, *placement, status.ok());
-        if (!status.ok()) {
-          reply(std::move(status));
+      [this, submission](Status status) {
+        scheduler_->AfterSubmit(submission->pool_id, submission->placement, status.ok());
+        // Its round failed the body's last run, and the store did not run it again (it was
+        // alone in its transaction): once more, now without the round. Only then: after a
+        // failed commit the writes may have landed, and must not be made twice.
+        if (!status.ok() && submission->last_run_failed &&
+            submission->placement.round_failed && !submission->submitted_again) {
+          submission->submitted_again = true;
+          SubmitOnce(std::move(submission));
           return;
         }
-        reply(std::move(**value));
+        if (!status.ok()) {
+          submission->reply(std::move(status));
+          return;
+        }
+        submission->reply(std::move(*submission->value));
       });
 }
 

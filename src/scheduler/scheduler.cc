@@ -274,23 +274,17 @@ void Scheduler::Announce(Claims& claims, RoundOutcome& outcome) {
 Status Scheduler::PlaceOnSubmit(Tx& tx, const std::string& pool_id, TimeMs now,
                                 CapacityDeltas& deltas, SubmitPlacement& placement) {
   if (cluster_ != nullptr && !cluster_->OwnsPool(pool_id)) return Status::Ok();
+  if (placement.round_failed) return Status::Ok();  // ran stays false: AfterSubmit wakes the pool
   // The round charges the pool's snapshot: if this body fails or runs again, drop it.
   deltas.push_back({CapacityDelta::Kind::kPlaced, pool_id});
-  // Isolated: a round that fails (a deadlock with another node, a store error) must not
-  // fail the submission, which is acknowledged either way; its evals then wait for the
-  // scheduler's round, as they did before submissions placed themselves.
-  Status placed;
-  LINE_RETURN_IF_ERROR(tx.Isolated(
-      [&] {
-        return Round(tx, pool_id, now, placement.outcome, placement.claims, /*build=*/false);
-      },
-      &placed));
+  Status placed =
+      Round(tx, pool_id, now, placement.outcome, placement.claims, /*build=*/false);
   if (!placed.ok()) {
-    spdlog::warn("pool {}: placing a submission in its own transaction failed ({}); the "
-                 "scheduler will place it",
+    spdlog::warn("pool {}: placing a submission in its own transaction failed ({}); it is "
+                 "submitted again without, and the scheduler will place it",
                  pool_id, placed.ToString());
-    placement.outcome = RoundOutcome();  // Round dropped the snapshot it had charged
-    return Status::Ok();  // ran stays false: AfterSubmit wakes the pool
+    placement.round_failed = true;
+    return placed;
   }
   placement.ran = true;
   return Status::Ok();

@@ -169,13 +169,6 @@ class Tx {
   virtual Result<TimeMs> EarliestUnackedDelivery(std::string_view pool_id,
                                                  std::string_view worker_id) = 0;
 
-  // --- Isolation ---
-  // Runs `body` (which uses this Tx) inside a savepoint, so that if it fails only its own
-  // writes are undone and the transaction goes on: its status goes to *outcome. Returns an
-  // error only if the savepoint itself failed; the transaction is then lost. Write
-  // transactions only.
-  virtual Status Isolated(const std::function<Status()>& body, Status* outcome) = 0;
-
   // --- Placement ---
   // Commits a scheduling round's placements. For each: conditionally moves the eval from
   // pending to placed (alloc_id and worker_id set), claims its size on its worker

@@ -2,6 +2,8 @@
 // (Scheduler::PlaceOnSubmit): its evals are placed by the commit that acknowledges them, older
 // pending evals still go first, and a submission whose commit is lost leaves neither evals,
 // allocs, nor a charged snapshot behind.
+#include <sqlite3.h>
+
 #include <future>
 
 #include "engine_fixture.h"
@@ -29,6 +31,44 @@ class PlaceOnSubmitTest : public EngineTest {
     auto first = Call(&Service::ReceiveAllocs, ReceiveAllocsRequest{pool, worker, 10, 0});
     EXPECT_TRUE(first.ok() && first->allocs.size() == 1u);
     return {pool, worker};
+  }
+
+  // Makes every insert of an alloc fail from now on (`refuse`), or no more: a store error in
+  // the middle of a placement, through a trigger added by a connection of the test's own.
+  void RefuseAllocs(bool refuse) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/line.db").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10'000);
+    const char* sql = refuse ? "CREATE TRIGGER refuse_allocs BEFORE INSERT ON allocs "
+                               "BEGIN SELECT RAISE(ABORT, 'injected: no allocs'); END"
+                             : "DROP TRIGGER refuse_allocs";
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &error), SQLITE_OK)
+        << (error != nullptr ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
+
+  // Once allocs may be inserted again, the pool's failed round is retried (as the sweeper's
+  // tick does) and places `accepted` on `worker`, through the poll parked all along.
+  void ExpectPlacedOnceAllowed(const std::string& pool, const std::string& worker,
+                               const ScheduleEvalsResponse& accepted,
+                               std::future<PollAnswer>& answer) {
+    EXPECT_EQ(PoolOf(pool).pending_evals, static_cast<int64_t>(accepted.eval_ids.size()));
+    EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+    RefuseAllocs(false);
+    engine_->scheduler().RetryFailed();
+    ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+        << "the poll claimed by the failed placement was lost";
+    PollAnswer got = answer.get();
+    ASSERT_TRUE(got.result.ok()) << got.result.status().ToString();
+    ASSERT_EQ(got.result->allocs.size(), accepted.eval_ids.size());
+    for (size_t i = 0; i < accepted.eval_ids.size(); ++i) {
+      EXPECT_EQ(got.result->allocs[i].eval_id, accepted.eval_ids[i]);
+    }
+    Settle();
+    EXPECT_EQ(PoolOf(pool).pending_evals, 0);
+    ExpectCapacityInvariant(pool);
   }
 };
 
@@ -155,6 +195,66 @@ TEST_F(PlaceOnSubmitTest, ABatchWhoseGroupRunsAgainIsPlacedOnce) {
   std::string last = Submit(pool, 1);
   EXPECT_EQ(EvalOf(pool, last).state, "placed");
   EXPECT_EQ(WorkerOf(pool, worker).free, 0);
+}
+
+// The batch's own placement fails (a store error while it writes allocs): the batch is still
+// acknowledged, its evals wait pending for the scheduler's round, and nothing was placed by
+// half. Alone in its transaction, it is submitted again without its round.
+TEST_F(PlaceOnSubmitTest, ABatchWhosePlacementFailsIsAcknowledgedAndPlacedLater) {
+  auto [pool, worker] = WarmPool(8);
+  Settle();
+  std::future<PollAnswer> answer = ParkPoll(pool, worker);
+  RefuseAllocs(true);
+  engine_->scheduler().Stop();  // so that only the batch writes while they are counted
+  const int64_t before = faulty_->writes();
+  auto accepted = ScheduleBatch(pool, 3);
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  EXPECT_EQ(faulty_->writes(), before + 2) << "the failed run, then the run without its round";
+  engine_->scheduler().Start();
+  Settle();  // the woken scheduler's round fails too, and the pool waits for a retry
+  EXPECT_EQ(WorkerOf(pool, worker).free, 7);
+  ExpectPlacedOnceAllowed(pool, worker, *accepted, answer);
+}
+
+// The same in a transaction shared with another write: the store runs the group again with a
+// savepoint per body, and the batch's second run only inserts.
+TEST_F(PlaceOnSubmitTest, ABatchWhosePlacementFailsInASharedTransactionIsAcknowledged) {
+  auto [pool, worker] = WarmPool(8);
+  Settle();
+  std::future<PollAnswer> answer = ParkPoll(pool, worker);
+  RefuseAllocs(true);
+  engine_->scheduler().Stop();
+  const int64_t before = faulty_->writes();
+  std::promise<void> entered, release;
+  std::promise<Status> held, neighbour;
+  store_->Write(
+      [&](Tx&) {
+        entered.set_value();
+        release.get_future().wait();
+        return Status::Ok();
+      },
+      [&](Status s) { held.set_value(s); });
+  entered.get_future().wait();
+  std::promise<Result<ScheduleEvalsResponse>> batch_done;
+  ScheduleEvalsRequest batch;
+  batch.pool_id = pool;
+  batch.evals.resize(2);
+  for (EvalSpec& spec : batch.evals) spec.size = 1;
+  engine_->service().ScheduleEvals(batch, [&](Result<ScheduleEvalsResponse> r) {
+    batch_done.set_value(std::move(r));
+  });
+  store_->Write([&](Tx& tx) { return tx.InsertPool(Pool{.pool_id = "neighbour"}); },
+                [&](Status s) { neighbour.set_value(s); });
+  release.set_value();
+
+  EXPECT_TRUE(held.get_future().get().ok());
+  EXPECT_TRUE(neighbour.get_future().get().ok());
+  Result<ScheduleEvalsResponse> accepted = batch_done.get_future().get();
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  EXPECT_EQ(faulty_->writes(), before + 3) << "the batch was not submitted a second time";
+  engine_->scheduler().Start();
+  Settle();
+  ExpectPlacedOnceAllowed(pool, worker, *accepted, answer);
 }
 
 }  // namespace

@@ -1017,40 +1017,6 @@ TEST_P(StoreConformanceTest, AFailedBodyReRunsItsGroupOnlyIfItWrote) {
   }
 }
 
-// Tx::Isolated: a failing part of a body (a refusal after a write, or a failed statement, which
-// aborts a PostgreSQL transaction) undoes only its own writes, and the body goes on.
-TEST_P(StoreConformanceTest, IsolatedUndoesOnlyItsOwnWrites) {
-  Status refused, violated;
-  LINE_ASSERT_OK(WriteSync(store(), [&](Tx& tx) -> Status {
-    LINE_RETURN_IF_ERROR(tx.InsertPool(MakePool("before")));
-    LINE_RETURN_IF_ERROR(tx.Isolated(
-        [&]() -> Status {
-          LINE_RETURN_IF_ERROR(tx.InsertPool(MakePool("refused")));
-          return Status(Code::kNotFound, "changed its mind");
-        },
-        &refused));
-    LINE_RETURN_IF_ERROR(tx.Isolated(
-        [&]() -> Status {
-          LINE_RETURN_IF_ERROR(tx.InsertPool(MakePool("violating")));
-          return tx.InsertPool(MakePool("before"));  // the same key again
-        },
-        &violated));
-    Status kept;
-    LINE_RETURN_IF_ERROR(
-        tx.Isolated([&] { return tx.InsertPool(MakePool("kept")); }, &kept));
-    LINE_RETURN_IF_ERROR(kept);
-    return tx.InsertPool(MakePool("after"));
-  }));
-  EXPECT_EQ(refused.code(), Code::kNotFound);
-  EXPECT_FALSE(violated.ok());
-  for (const char* id : {"before", "kept", "after"}) {
-    EXPECT_TRUE(ReadValue(store(), [&](Tx& tx) { return tx.GetPool(id); }).has_value()) << id;
-  }
-  for (const char* id : {"refused", "violating"}) {
-    EXPECT_FALSE(ReadValue(store(), [&](Tx& tx) { return tx.GetPool(id); }).has_value()) << id;
-  }
-}
-
 // A group runs without savepoints first; a lone body that fails is rolled back with its
 // transaction, and runs only once.
 TEST_P(StoreConformanceTest, ALoneFailingBodyIsRolledBackAndRunsOnce) {

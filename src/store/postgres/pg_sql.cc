@@ -28,9 +28,6 @@ constexpr std::array<PgStatement, static_cast<size_t>(PgSql::kCount)> kStatement
     {PgSql::kSavepoint, "Savepoint", "SAVEPOINT body", true},
     {PgSql::kRelease, "Release", "RELEASE SAVEPOINT body", true},
     {PgSql::kRollbackTo, "RollbackTo", "ROLLBACK TO SAVEPOINT body", true},
-    {PgSql::kIsolate, "Isolate", "SAVEPOINT isolated", true},
-    {PgSql::kIsolateRelease, "IsolateRelease", "RELEASE SAVEPOINT isolated", true},
-    {PgSql::kIsolateRollback, "IsolateRollback", "ROLLBACK TO SAVEPOINT isolated", true},
     {PgSql::kPing, "Ping", "SELECT 1", true},
 
     {PgSql::kGetPool, "GetPool", "SELECT " LINE_POOL_COLUMNS " FROM pools WHERE pool_id = $1",

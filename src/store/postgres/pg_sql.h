@@ -19,9 +19,6 @@ enum class PgSql {
   kSavepoint,
   kRelease,
   kRollbackTo,
-  kIsolate,
-  kIsolateRelease,
-  kIsolateRollback,
   kPing,
   // Pools.
   kGetPool,

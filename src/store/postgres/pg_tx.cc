@@ -197,15 +197,6 @@ Result<bool> PostgresTx::RenewReplica(const Replica& replica, TimeMs alive_at) {
                                               .Add(alive_at));
 }
 
-Status PostgresTx::Isolated(const std::function<Status()>& body, Status* outcome) {
-  LINE_RETURN_IF_ERROR(CheckWritable("Isolated"));
-  LINE_RETURN_IF_ERROR(conn_.Control(PgSql::kIsolate));
-  *outcome = body();
-  // A failed statement aborted the transaction; rolling back to the savepoint revives it.
-  if (!outcome->ok()) LINE_RETURN_IF_ERROR(conn_.Control(PgSql::kIsolateRollback));
-  return conn_.Control(PgSql::kIsolateRelease);
-}
-
 Result<std::vector<std::string>> PostgresTx::WorkerDatasets(std::string_view pool_id,
                                                             std::string_view worker_id,
                                                             TimeMs now) {

@@ -26,9 +26,6 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
     {Sql::kSavepoint, "Savepoint", "SAVEPOINT body", true},
     {Sql::kRelease, "Release", "RELEASE body", true},
     {Sql::kRollbackTo, "RollbackTo", "ROLLBACK TO body", true},
-    {Sql::kIsolate, "Isolate", "SAVEPOINT isolated", true},
-    {Sql::kIsolateRelease, "IsolateRelease", "RELEASE isolated", true},
-    {Sql::kIsolateRollback, "IsolateRollback", "ROLLBACK TO isolated", true},
     {Sql::kPing, "Ping", "SELECT 1", true},
 
     {Sql::kGetPool, "GetPool", "SELECT " LINE_POOL_COLUMNS " FROM pools WHERE pool_id = ?1", false},

@@ -18,9 +18,6 @@ enum class Sql {
   kSavepoint,
   kRelease,
   kRollbackTo,
-  kIsolate,
-  kIsolateRelease,
-  kIsolateRollback,
   kPing,
   // Pools.
   kGetPool,

@@ -210,14 +210,6 @@ Result<bool> SqliteTx::RenewReplica(const Replica& replica, TimeMs alive_at) {
   return RunChanged(query);
 }
 
-Status SqliteTx::Isolated(const std::function<Status()>& body, Status* outcome) {
-  LINE_RETURN_IF_ERROR(CheckWritable("Isolated"));
-  LINE_RETURN_IF_ERROR(conn_.Run(Sql::kIsolate));
-  *outcome = body();
-  if (!outcome->ok()) LINE_RETURN_IF_ERROR(conn_.Run(Sql::kIsolateRollback));
-  return conn_.Run(Sql::kIsolateRelease);
-}
-
 Result<std::vector<std::string>> SqliteTx::WorkerDatasets(std::string_view pool_id,
                                                           std::string_view worker_id, TimeMs now) {
   LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kWorkerDatasets));

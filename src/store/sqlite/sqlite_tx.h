@@ -50,7 +50,6 @@ class SqliteTx final : public Tx {
   // --- Replicas ---
   Status UpsertReplica(const Replica& replica) override;
   Result<bool> RenewReplica(const Replica& replica, TimeMs alive_at) override;
-  Status Isolated(const std::function<Status()>& body, Status* outcome) override;
   Result<std::vector<std::string>> WorkerDatasets(std::string_view pool_id,
                                                   std::string_view worker_id, TimeMs now) override;
   Result<std::vector<Replica>> PoolReplicas(std::string_view pool_id, TimeMs now) override;
