@@ -7,6 +7,7 @@
 #include "ops/describe.h"
 #include "ops/line_service_inl.h"
 #include "ops/lookups.h"
+#include "ops/renewal.h"
 #include "scheduler/alloc_end.h"
 
 namespace line {
@@ -54,7 +55,8 @@ void LineService::SendHeartbeat(HeartbeatRequest req, Reply<HeartbeatResponse> r
         // a disbanded pool's workers still heartbeat their running allocs, SPEC), so the
         // pool is read only to name an error or for its alloc TTL.
         LINE_ASSIGN_OR_RETURN(bool alive,
-                              tx.RenewWorker(req.pool_id, req.worker_id, now, now + worker_ttl_ms));
+                              tx.RenewWorker(req.pool_id, req.worker_id, now,
+                                             RenewedDeadline(now, worker_ttl_ms)));
         if (!alive) {
           // No such pool, or the worker is not registered or expired: the lookups' errors.
           LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
@@ -64,7 +66,8 @@ void LineService::SendHeartbeat(HeartbeatRequest req, Reply<HeartbeatResponse> r
         std::set<std::string> datasets(req.datasets.begin(), req.datasets.end());
         bool invalidated = false;
         for (const std::string& dataset_id : datasets) {
-          Replica replica{req.pool_id, dataset_id, req.worker_id, now + replica_ttl_ms};
+          Replica replica{req.pool_id, dataset_id, req.worker_id,
+                          RenewedDeadline(now, replica_ttl_ms)};
           LINE_ASSIGN_OR_RETURN(bool held, tx.RenewReplica(replica, now));
           if (held) continue;
           LINE_RETURN_IF_ERROR(tx.UpsertReplica(replica));

@@ -62,8 +62,10 @@ class Tx {
   virtual Result<std::optional<Worker>> GetWorker(std::string_view pool_id,
                                                   std::string_view worker_id) = 0;
   virtual Status InsertWorker(const Worker& worker) = 0;
-  // Conditional: sets the worker's ttl if it is alive at `alive_at` (ttl > alive_at). False,
-  // changing nothing, if there is no such worker or it has expired.
+  // Conditional: if the worker is alive at `alive_at` (ttl > alive_at), moves its ttl to `ttl`,
+  // unless it is already that late (a renewal never shortens it, and one that would not move
+  // it writes nothing). True if alive; false, changing nothing, if there is no such worker or
+  // it has expired.
   virtual Result<bool> RenewWorker(std::string_view pool_id, std::string_view worker_id,
                                    TimeMs alive_at, TimeMs ttl) = 0;
   // False if there is no such worker.
@@ -89,9 +91,9 @@ class Tx {
   // --- Replicas ---
   // Inserts or renews (pool_id, dataset_id, worker_id) with replica.ttl.
   virtual Status UpsertReplica(const Replica& replica) = 0;
-  // Conditional: sets the replica's ttl if it is held at `alive_at` (ttl > alive_at). False,
-  // changing nothing, if the worker does not hold it (never did, or it expired): a heartbeat
-  // renews the replicas it lists in one statement each, and only a new one takes two.
+  // Conditional: if the replica is held at `alive_at` (ttl > alive_at), moves its ttl to
+  // replica.ttl unless it is already that late, as RenewWorker. False, changing nothing, if the
+  // worker does not hold it (never did, or it expired).
   virtual Result<bool> RenewReplica(const Replica& replica, TimeMs alive_at) = 0;
   // Dataset ids of the worker's replicas with ttl > now, ordered.
   virtual Result<std::vector<std::string>> WorkerDatasets(std::string_view pool_id,

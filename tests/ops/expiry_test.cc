@@ -1,5 +1,8 @@
 // Expiry on a manual clock, with no sleeps: allocs, workers, replicas and disbanded pools
-// expire exactly as SPEC says, and evals are retried, dead-lettered and redriven.
+// expire as SPEC says, and evals are retried, dead-lettered and redriven. (A heartbeat renews a
+// worker or a replica to a deadline rounded up to a step, ops/renewal.h: never earlier.)
+#include <algorithm>
+
 #include "engine_fixture.h"
 
 namespace line::testing {
@@ -107,6 +110,31 @@ TEST_F(ExpiryTest, DeadWorkerTakesItsAllocsWithItInTheSameStep) {
   EXPECT_EQ(moved.history[0].reason, "worker expired");
   EXPECT_EQ(PoolOf(pool).workers, 1);
   ExpectCapacityInvariant(pool);
+}
+
+// A heartbeat keeps its worker for at least WORKER_TTL and at most one renewal step (a tenth of
+// the TTL, at most 5 s) longer; a later heartbeat inside the step keeps the same deadline.
+TEST_F(ExpiryTest, AHeartbeatKeepsItsWorkerAtLeastTheTtlAndAtMostAStepLonger) {
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 10);
+  clock_.Advance(1'234);  // off any step boundary
+  const TimeMs beat = clock_.NowMs();
+  ASSERT_TRUE(Heartbeat(pool, worker).ok());
+  const int64_t ttl_ms = options_.worker_ttl * 1000;
+  const int64_t step_ms = std::min<int64_t>(ttl_ms / 10, 5'000);
+  const int64_t deadline_s = WorkerOf(pool, worker).ttl;
+  EXPECT_GE(deadline_s * 1000, beat + ttl_ms);
+  EXPECT_LE(deadline_s * 1000, beat + ttl_ms + step_ms);
+  clock_.Advance(1'000);
+  ASSERT_TRUE(Heartbeat(pool, worker).ok());
+  EXPECT_EQ(WorkerOf(pool, worker).ttl, deadline_s) << "within the same step, the same deadline";
+
+  clock_.Advance(ttl_ms - 1'000 - 1);  // 1 ms before the first heartbeat's exact TTL
+  Sweep();
+  EXPECT_EQ(PoolOf(pool).workers, 1);
+  clock_.Advance(step_ms + 1);  // past the exact TTL by a whole step
+  Sweep();
+  EXPECT_EQ(PoolOf(pool).workers, 0);
 }
 
 TEST_F(ExpiryTest, ReplicaExpiresWithoutHeartbeatsListingIt) {

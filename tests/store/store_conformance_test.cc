@@ -246,13 +246,21 @@ TEST_P(StoreConformanceTest, WorkerRoundTripRenewDrainDelete) {
   EXPECT_EQ(WriteSync(store(), [&](Tx& tx) { return tx.InsertWorker(worker); }).code(),
             Code::kInternal);
 
+  const TimeMs later = worker.ttl + 99;
   EXPECT_TRUE(
-      WriteValue(store(), [](Tx& tx) { return tx.RenewWorker("p", "w1", kNow, kNow + 99); }));
-  EXPECT_EQ(ReadValue(store(), [](Tx& tx) { return tx.GetWorker("p", "w1"); })->ttl, kNow + 99);
-  // Not alive at kNow + 99 (its ttl): an expired worker is not brought back.
+      WriteValue(store(), [&](Tx& tx) { return tx.RenewWorker("p", "w1", kNow, later); }));
+  EXPECT_EQ(ReadValue(store(), [](Tx& tx) { return tx.GetWorker("p", "w1"); })->ttl, later);
+  // A renewal never shortens the deadline, and an alive worker is alive even when its renewal
+  // moved nothing.
+  EXPECT_TRUE(WriteValue(
+      store(), [&](Tx& tx) { return tx.RenewWorker("p", "w1", kNow, worker.ttl); }));
+  EXPECT_TRUE(
+      WriteValue(store(), [&](Tx& tx) { return tx.RenewWorker("p", "w1", kNow, later); }));
+  EXPECT_EQ(ReadValue(store(), [](Tx& tx) { return tx.GetWorker("p", "w1"); })->ttl, later);
+  // Not alive at `later` (its ttl): an expired worker is not brought back.
   EXPECT_FALSE(WriteValue(
-      store(), [](Tx& tx) { return tx.RenewWorker("p", "w1", kNow + 99, kNow + 500); }));
-  EXPECT_EQ(ReadValue(store(), [](Tx& tx) { return tx.GetWorker("p", "w1"); })->ttl, kNow + 99);
+      store(), [&](Tx& tx) { return tx.RenewWorker("p", "w1", later, later + 500); }));
+  EXPECT_EQ(ReadValue(store(), [](Tx& tx) { return tx.GetWorker("p", "w1"); })->ttl, later);
   EXPECT_FALSE(WriteValue(store(), [](Tx& tx) { return tx.RenewWorker("p", "no", kNow, kNow); }));
   EXPECT_TRUE(WriteValue(store(), [](Tx& tx) { return tx.SetWorkerDraining("p", "w1"); }));
   EXPECT_TRUE(WriteValue(store(), [](Tx& tx) { return tx.SetWorkerDraining("p", "w1"); }))
@@ -260,7 +268,7 @@ TEST_P(StoreConformanceTest, WorkerRoundTripRenewDrainDelete) {
   EXPECT_FALSE(WriteValue(store(), [](Tx& tx) { return tx.SetWorkerDraining("p", "no"); }));
   got = ReadValue(store(), [](Tx& tx) { return tx.GetWorker("p", "w1"); });
   ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(got->ttl, kNow + 99);
+  EXPECT_EQ(got->ttl, later);
   EXPECT_TRUE(got->draining);
 
   LINE_ASSERT_OK(WriteSync(store(), [](Tx& tx) { return tx.DeleteWorker("p", "w1"); }));
@@ -523,6 +531,12 @@ TEST_P(StoreConformanceTest, ReplicasUpsertRenewListAndExpire) {
   // RenewReplica renews only a replica held at the given time, and never adds one.
   EXPECT_TRUE(WriteValue(
       store(), [](Tx& tx) { return tx.RenewReplica(MakeReplica("p", "w", "d1", kNow + 20), kNow); }));
+  EXPECT_TRUE(WriteValue(
+      store(), [](Tx& tx) { return tx.RenewReplica(MakeReplica("p", "w", "d1", kNow + 5), kNow); }))
+      << "held, though the renewal moves nothing";
+  EXPECT_EQ(ReadValue(store(), [](Tx& tx) { return tx.WorkerDatasets("p", "w", kNow + 19); }),
+            (Ids{"d1"}))
+      << "a renewal never shortens a replica's deadline (d10's passed at kNow + 10)";
   EXPECT_FALSE(WriteValue(store(), [](Tx& tx) {
     return tx.RenewReplica(MakeReplica("p", "w", "d1", kNow + 90), kNow + 20);
   })) << "expired at kNow + 20";

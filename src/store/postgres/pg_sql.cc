@@ -73,7 +73,10 @@ constexpr std::array<PgStatement, static_cast<size_t>(PgSql::kCount)> kStatement
     {PgSql::kInsertWorker, "InsertWorker",
      "INSERT INTO workers(" LINE_WORKER_COLUMNS ") VALUES($1, $2, $3, $4, $5, $6, $7)", false},
     {PgSql::kRenewWorker, "RenewWorker",
-     "UPDATE workers SET ttl = $4 WHERE pool_id = $1 AND worker_id = $2 AND ttl > $3", false},
+     "WITH renewed AS (UPDATE workers SET ttl = $4 WHERE pool_id = $1 AND worker_id = $2 "
+     "AND ttl > $3 AND ttl < $4 RETURNING 1) "
+     "SELECT 1 FROM workers WHERE pool_id = $1 AND worker_id = $2 AND ttl > $3",
+     false},
     {PgSql::kSetWorkerDraining, "SetWorkerDraining",
      "UPDATE workers SET draining = true WHERE pool_id = $1 AND worker_id = $2", false},
     {PgSql::kDeleteWorkerReplicas, "DeleteWorkerReplicas",
@@ -105,7 +108,9 @@ constexpr std::array<PgStatement, static_cast<size_t>(PgSql::kCount)> kStatement
      "ON CONFLICT(pool_id, worker_id, dataset_id) DO UPDATE SET ttl = excluded.ttl",
      false},
     {PgSql::kRenewReplica, "RenewReplica",
-     "UPDATE replicas SET ttl = $4 WHERE pool_id = $1 AND worker_id = $3 AND dataset_id = $2 "
+     "WITH renewed AS (UPDATE replicas SET ttl = $4 WHERE pool_id = $1 AND worker_id = $3 "
+     "AND dataset_id = $2 AND ttl > $5 AND ttl < $4 RETURNING 1) "
+     "SELECT 1 FROM replicas WHERE pool_id = $1 AND worker_id = $3 AND dataset_id = $2 "
      "AND ttl > $5",
      false},
     {PgSql::kWorkerDatasets, "WorkerDatasets",

@@ -122,8 +122,11 @@ Status PostgresTx::InsertWorker(const Worker& worker) {
 Result<bool> PostgresTx::RenewWorker(std::string_view pool_id, std::string_view worker_id,
                                      TimeMs alive_at, TimeMs ttl) {
   LINE_RETURN_IF_ERROR(CheckWritable("RenewWorker"));
-  return RunChanged(PgSql::kRenewWorker,
-                    PgParams().Add(pool_id).Add(worker_id).Add(alive_at).Add(ttl));
+  // One statement: its SELECT sees the row as it was before the CTE's update (alive or not).
+  LINE_ASSIGN_OR_RETURN(PgResult alive,
+                        conn_.Run(PgSql::kRenewWorker,
+                                  PgParams().Add(pool_id).Add(worker_id).Add(alive_at).Add(ttl)));
+  return alive.rows() > 0;
 }
 
 Result<bool> PostgresTx::SetWorkerDraining(std::string_view pool_id, std::string_view worker_id) {
@@ -189,12 +192,13 @@ Status PostgresTx::UpsertReplica(const Replica& replica) {
 
 Result<bool> PostgresTx::RenewReplica(const Replica& replica, TimeMs alive_at) {
   LINE_RETURN_IF_ERROR(CheckWritable("RenewReplica"));
-  return RunChanged(PgSql::kRenewReplica, PgParams()
-                                              .Add(replica.pool_id)
-                                              .Add(replica.dataset_id)
-                                              .Add(replica.worker_id)
-                                              .Add(replica.ttl)
-                                              .Add(alive_at));
+  LINE_ASSIGN_OR_RETURN(PgResult held, conn_.Run(PgSql::kRenewReplica, PgParams()
+                                                                          .Add(replica.pool_id)
+                                                                          .Add(replica.dataset_id)
+                                                                          .Add(replica.worker_id)
+                                                                          .Add(replica.ttl)
+                                                                          .Add(alive_at)));
+  return held.rows() > 0;
 }
 
 Result<std::vector<std::string>> PostgresTx::WorkerDatasets(std::string_view pool_id,

@@ -69,7 +69,11 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
     {Sql::kInsertWorker, "InsertWorker",
      "INSERT INTO workers(" LINE_WORKER_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", false},
     {Sql::kRenewWorker, "RenewWorker",
-     "UPDATE workers SET ttl = ?4 WHERE pool_id = ?1 AND worker_id = ?2 AND ttl > ?3", false},
+     "UPDATE workers SET ttl = ?4 WHERE pool_id = ?1 AND worker_id = ?2 AND ttl > ?3 "
+     "AND ttl < ?4",
+     false},
+    {Sql::kWorkerAliveAt, "WorkerAliveAt",
+     "SELECT 1 FROM workers WHERE pool_id = ?1 AND worker_id = ?2 AND ttl > ?3", false},
     {Sql::kSetWorkerDraining, "SetWorkerDraining",
      "UPDATE workers SET draining = 1 WHERE pool_id = ?1 AND worker_id = ?2", false},
     {Sql::kDeleteWorkerReplicas, "DeleteWorkerReplicas",
@@ -102,7 +106,11 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
      false},
     {Sql::kRenewReplica, "RenewReplica",
      "UPDATE replicas SET ttl = ?4 WHERE pool_id = ?1 AND worker_id = ?3 AND dataset_id = ?2 "
-     "AND ttl > ?5",
+     "AND ttl > ?5 AND ttl < ?4",
+     false},
+    {Sql::kReplicaHeldAt, "ReplicaHeldAt",
+     "SELECT 1 FROM replicas WHERE pool_id = ?1 AND worker_id = ?3 AND dataset_id = ?2 "
+     "AND ttl > ?4",
      false},
     {Sql::kWorkerDatasets, "WorkerDatasets",
      "SELECT dataset_id FROM replicas WHERE pool_id = ?1 AND worker_id = ?2 AND ttl > ?3 "

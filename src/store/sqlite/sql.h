@@ -38,6 +38,7 @@ enum class Sql {
   kGetWorker,
   kInsertWorker,
   kRenewWorker,
+  kWorkerAliveAt,
   kSetWorkerDraining,
   kDeleteWorkerReplicas,
   kDeleteWorker,
@@ -49,6 +50,7 @@ enum class Sql {
   // Replicas.
   kUpsertReplica,
   kRenewReplica,
+  kReplicaHeldAt,
   kWorkerDatasets,
   kPoolReplicas,
   kDeleteReplicasExpiredBy,

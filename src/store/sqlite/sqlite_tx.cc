@@ -130,9 +130,14 @@ Status SqliteTx::InsertWorker(const Worker& worker) {
 Result<bool> SqliteTx::RenewWorker(std::string_view pool_id, std::string_view worker_id,
                                    TimeMs alive_at, TimeMs ttl) {
   LINE_RETURN_IF_ERROR(CheckWritable("RenewWorker"));
-  LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kRenewWorker));
-  query.Bind(1, pool_id).Bind(2, worker_id).Bind(3, alive_at).Bind(4, ttl);
-  return RunChanged(query);
+  LINE_ASSIGN_OR_RETURN(Query renew, conn_.Use(Sql::kRenewWorker));
+  renew.Bind(1, pool_id).Bind(2, worker_id).Bind(3, alive_at).Bind(4, ttl);
+  LINE_ASSIGN_OR_RETURN(bool renewed, RunChanged(renew));
+  if (renewed) return true;
+  // Not moved: expired, unknown, or already renewed as late (most heartbeats, by design).
+  LINE_ASSIGN_OR_RETURN(Query alive, conn_.Use(Sql::kWorkerAliveAt));
+  alive.Bind(1, pool_id).Bind(2, worker_id).Bind(3, alive_at);
+  return alive.Step();
 }
 
 Result<bool> SqliteTx::SetWorkerDraining(std::string_view pool_id, std::string_view worker_id) {
@@ -201,13 +206,20 @@ Status SqliteTx::UpsertReplica(const Replica& replica) {
 
 Result<bool> SqliteTx::RenewReplica(const Replica& replica, TimeMs alive_at) {
   LINE_RETURN_IF_ERROR(CheckWritable("RenewReplica"));
-  LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kRenewReplica));
-  query.Bind(1, replica.pool_id)
+  LINE_ASSIGN_OR_RETURN(Query renew, conn_.Use(Sql::kRenewReplica));
+  renew.Bind(1, replica.pool_id)
       .Bind(2, replica.dataset_id)
       .Bind(3, replica.worker_id)
       .Bind(4, replica.ttl)
       .Bind(5, alive_at);
-  return RunChanged(query);
+  LINE_ASSIGN_OR_RETURN(bool renewed, RunChanged(renew));
+  if (renewed) return true;
+  LINE_ASSIGN_OR_RETURN(Query held, conn_.Use(Sql::kReplicaHeldAt));
+  held.Bind(1, replica.pool_id)
+      .Bind(2, replica.dataset_id)
+      .Bind(3, replica.worker_id)
+      .Bind(4, alive_at);
+  return held.Step();
 }
 
 Result<std::vector<std::string>> SqliteTx::WorkerDatasets(std::string_view pool_id,
