@@ -531,9 +531,9 @@ TEST_P(StoreConformanceTest, ReplicasUpsertRenewListAndExpire) {
   // RenewReplica renews only a replica held at the given time, and never adds one.
   EXPECT_TRUE(WriteValue(
       store(), [](Tx& tx) { return tx.RenewReplica(MakeReplica("p", "w", "d1", kNow + 20), kNow); }));
-  EXPECT_TRUE(WriteValue(
-      store(), [](Tx& tx) { return tx.RenewReplica(MakeReplica("p", "w", "d1", kNow + 5), kNow); }))
-      << "held, though the renewal moves nothing";
+  EXPECT_TRUE(WriteValue(store(), [](Tx& tx) {
+    return tx.RenewReplica(MakeReplica("p", "w", "d1", kNow + 5), kNow);
+  })) << "held, though the renewal moves nothing";
   EXPECT_EQ(ReadValue(store(), [](Tx& tx) { return tx.WorkerDatasets("p", "w", kNow + 19); }),
             (Ids{"d1"}))
       << "a renewal never shortens a replica's deadline (d10's passed at kNow + 10)";
