@@ -33,6 +33,40 @@ class PlaceOnSubmitTest : public EngineTest {
     return {pool, worker};
   }
 
+  // What became of a batch of `n` evals of size 1 and of `next`, queued while the writer was
+  // held so that both ran in one group (after the holding body).
+  struct SharedGroup {
+    Result<ScheduleEvalsResponse> batch = Status::Internal("no answer");
+    Status held, next;
+  };
+  SharedGroup BatchInAGroupWith(const std::string& pool, int n, TxBody next) {
+    std::promise<void> entered, release;
+    std::promise<Status> held, after;
+    store_->Write(
+        [&](Tx&) {
+          entered.set_value();
+          release.get_future().wait();
+          return Status::Ok();
+        },
+        [&](Status s) { held.set_value(s); });
+    entered.get_future().wait();
+    std::promise<Result<ScheduleEvalsResponse>> batch_done;
+    ScheduleEvalsRequest batch;
+    batch.pool_id = pool;
+    batch.evals.resize(n);
+    for (EvalSpec& spec : batch.evals) spec.size = 1;
+    engine_->service().ScheduleEvals(batch, [&](Result<ScheduleEvalsResponse> r) {
+      batch_done.set_value(std::move(r));
+    });
+    store_->Write(std::move(next), [&](Status s) { after.set_value(s); });
+    release.set_value();
+    SharedGroup group;
+    group.held = held.get_future().get();
+    group.next = after.get_future().get();
+    group.batch = batch_done.get_future().get();
+    return group;
+  }
+
   // Makes every insert of an alloc fail from now on (`refuse`), or no more: a store error in
   // the middle of a placement, through a trigger added by a connection of the test's own.
   void RefuseAllocs(bool refuse) {
@@ -148,38 +182,15 @@ TEST_F(PlaceOnSubmitTest, ABatchWhoseGroupRunsAgainIsPlacedOnce) {
   auto [pool, worker] = WarmPool(4);  // 3 units free
   std::future<PollAnswer> answer = ParkPoll(pool, worker);
 
-  // Hold the writer so that the next writes form one group: the batch, then a body that
-  // writes and fails, which makes the store roll the group back and run it again.
-  std::promise<void> entered, release;
-  std::promise<Status> held, spoiler;
-  store_->Write(
-      [&](Tx&) {
-        entered.set_value();
-        release.get_future().wait();
-        return Status::Ok();
-      },
-      [&](Status s) { held.set_value(s); });
-  entered.get_future().wait();
-  std::promise<Result<ScheduleEvalsResponse>> batch_done;
-  ScheduleEvalsRequest batch;
-  batch.pool_id = pool;
-  batch.evals.resize(2);
-  for (EvalSpec& spec : batch.evals) spec.size = 1;
-  engine_->service().ScheduleEvals(batch, [&](Result<ScheduleEvalsResponse> r) {
-    batch_done.set_value(std::move(r));
+  // The batch, then a body that writes and fails, in one group: the store rolls the group
+  // back and runs it again.
+  SharedGroup group = BatchInAGroupWith(pool, 2, [](Tx& tx) -> Status {
+    LINE_RETURN_IF_ERROR(tx.InsertPool(Pool{.pool_id = "spoiler"}));
+    return Status(Code::kNotFound, "wrote, then failed");
   });
-  store_->Write(
-      [&](Tx& tx) -> Status {
-        LINE_RETURN_IF_ERROR(tx.InsertPool(Pool{.pool_id = "spoiler"}));
-        return Status(Code::kNotFound, "wrote, then failed");
-      },
-      [&](Status s) { spoiler.set_value(s); });
-  release.set_value();
-
-  EXPECT_TRUE(held.get_future().get().ok());
-  EXPECT_EQ(spoiler.get_future().get().code(), Code::kNotFound);
-  Result<ScheduleEvalsResponse> accepted = batch_done.get_future().get();
-  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  EXPECT_TRUE(group.held.ok());
+  EXPECT_EQ(group.next.code(), Code::kNotFound);
+  ASSERT_TRUE(group.batch.ok()) << group.batch.status().ToString();
   ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   PollAnswer got = answer.get();
   ASSERT_TRUE(got.result.ok()) << got.result.status().ToString();
@@ -225,36 +236,16 @@ TEST_F(PlaceOnSubmitTest, ABatchWhosePlacementFailsInASharedTransactionIsAcknowl
   RefuseAllocs(true);
   engine_->scheduler().Stop();
   const int64_t before = faulty_->writes();
-  std::promise<void> entered, release;
-  std::promise<Status> held, neighbour;
-  store_->Write(
-      [&](Tx&) {
-        entered.set_value();
-        release.get_future().wait();
-        return Status::Ok();
-      },
-      [&](Status s) { held.set_value(s); });
-  entered.get_future().wait();
-  std::promise<Result<ScheduleEvalsResponse>> batch_done;
-  ScheduleEvalsRequest batch;
-  batch.pool_id = pool;
-  batch.evals.resize(2);
-  for (EvalSpec& spec : batch.evals) spec.size = 1;
-  engine_->service().ScheduleEvals(batch, [&](Result<ScheduleEvalsResponse> r) {
-    batch_done.set_value(std::move(r));
-  });
-  store_->Write([&](Tx& tx) { return tx.InsertPool(Pool{.pool_id = "neighbour"}); },
-                [&](Status s) { neighbour.set_value(s); });
-  release.set_value();
-
-  EXPECT_TRUE(held.get_future().get().ok());
-  EXPECT_TRUE(neighbour.get_future().get().ok());
-  Result<ScheduleEvalsResponse> accepted = batch_done.get_future().get();
-  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  SharedGroup group = BatchInAGroupWith(
+      pool, 2, [](Tx& tx) { return tx.InsertPool(Pool{.pool_id = "neighbour"}); });
+  EXPECT_TRUE(group.held.ok());
+  EXPECT_TRUE(group.next.ok());
+  ASSERT_TRUE(group.batch.ok()) << group.batch.status().ToString();
+  const ScheduleEvalsResponse& accepted = *group.batch;
   EXPECT_EQ(faulty_->writes(), before + 3) << "the batch was not submitted a second time";
   engine_->scheduler().Start();
   Settle();
-  ExpectPlacedOnceAllowed(pool, worker, *accepted, answer);
+  ExpectPlacedOnceAllowed(pool, worker, accepted, answer);
 }
 
 }  // namespace
