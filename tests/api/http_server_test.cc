@@ -181,6 +181,30 @@ TEST_F(HttpServerTest, BodyOverTheLimitIs413AndClosesTheConnection) {
   EXPECT_TRUE(c.WaitClosed(5s));
 }
 
+// After an answer that ends the connection (413 here), the server half-closes and discards
+// what the client still sends, so that the client reads the answer instead of a reset; a
+// client that keeps sending is cut off after the linger timeout (1 s), not held forever.
+TEST_F(HttpServerTest, AClientThatKeepsSendingAfterA413IsCutOffAfterTheLinger) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1024;
+  StartServer(options);
+  RawConnection c(port_);
+  RawResponse over = c.Request("POST", "/Echo", std::string(1025, 'x'));
+  ASSERT_EQ(over.status, 413) << over.Describe();
+  const auto start = std::chrono::steady_clock::now();
+  bool cut = false;
+  while (std::chrono::steady_clock::now() - start < 10s) {
+    if (!c.Send("more of a body nobody wants\r\n")) {
+      cut = true;
+      break;
+    }
+    std::this_thread::sleep_for(20ms);  // a client trickling bytes, not a wait for a result
+  }
+  const auto lingered = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(cut) << "still draining the client after 10 s";
+  EXPECT_GE(lingered, 900ms) << "cut off before the linger timeout";
+}
+
 TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
   HttpServerOptions options;
   options.max_body_bytes = 1024;
