@@ -48,6 +48,7 @@ struct LineService::Submission {
   // Shared by every run of the body (the store may run it more than once) and the end.
   Scheduler::SubmitPlacement placement;
   bool last_run_failed = false;  // the body's own last run failed: nothing of it is left
+  bool round_failed_last_run = false;  // and its round was what failed it
   bool submitted_again = false;
 };
 
@@ -73,7 +74,9 @@ void LineService::SubmitOnce(std::shared_ptr<Submission<T>> submission) {
         placement.ran = false;
         placement.outcome = Scheduler::RoundOutcome();
         submission->last_run_failed = true;
+        const bool round_had_failed = placement.round_failed;
         Result<T> result = submission->body(tx, deltas, placement);
+        submission->round_failed_last_run = placement.round_failed && !round_had_failed;
         if (!result.ok()) return result.status();
         submission->value = std::move(result).value();
         submission->last_run_failed = false;
@@ -82,12 +85,13 @@ void LineService::SubmitOnce(std::shared_ptr<Submission<T>> submission) {
       [this, submission](Status status) {
         scheduler_->AfterSubmit(submission->pool_id, submission->placement, status.ok());
         // Its round failed the body's last run, and the store did not run it again (it was
-        // alone in its transaction): once more, now without the round. Only then: after a
-        // failed commit the writes may have landed, and must not be made twice.
-        if (!status.ok() && submission->last_run_failed &&
-            submission->placement.round_failed && !submission->submitted_again) {
+        // alone in its transaction, or already in its savepoint rerun): once more, now
+        // without the round. Only then: after a failed commit the writes may have landed,
+        // and must not be made twice.
+        if (!status.ok() && submission->last_run_failed && submission->round_failed_last_run &&
+            !submission->submitted_again) {
           submission->submitted_again = true;
-          SubmitOnce(std::move(submission));
+          SubmitOnce(submission);
           return;
         }
         if (!status.ok()) {

@@ -50,7 +50,7 @@ void LineService::SendHeartbeat(HeartbeatRequest req, Reply<HeartbeatResponse> r
   Write<HeartbeatResponse>(
       [req = std::move(req), now, worker_ttl_ms,
        replica_ttl_ms](Tx& tx, CapacityDeltas& deltas) -> Result<HeartbeatResponse> {
-        // The worker is renewed only if alive: one statement for the lookup and the renewal.
+        // The worker is renewed only if alive, in the renewal's own statement(s) (RenewWorker).
         // A live worker also proves its pool exists (a pool's workers are deleted with it;
         // a disbanded pool's workers still heartbeat their running allocs, SPEC), so the
         // pool is read only to name an error or for its alloc TTL.

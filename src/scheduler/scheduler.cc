@@ -280,8 +280,8 @@ Status Scheduler::PlaceOnSubmit(Tx& tx, const std::string& pool_id, TimeMs now,
   Status placed =
       Round(tx, pool_id, now, placement.outcome, placement.claims, /*build=*/false);
   if (!placed.ok()) {
-    spdlog::warn("pool {}: placing a submission in its own transaction failed ({}); it is "
-                 "submitted again without, and the scheduler will place it",
+    spdlog::warn("pool {}: placing a submission in its own transaction failed ({}); the "
+                 "submission runs again without placing, and the scheduler will place it",
                  pool_id, placed.ToString());
     placement.round_failed = true;
     return placed;

@@ -80,7 +80,8 @@ class Scheduler {
   };
 
   // What a submission's own round did (PlaceOnSubmit), for AfterSubmit. The caller resets
-  // `ran` and `outcome` before each run of its body (LineService::Submit); the rest is kept.
+  // `ran` and `outcome` before each run of its body (LineService::SubmitOnce); the rest is
+  // kept.
   struct SubmitPlacement {
     Claims claims;          // kept across runs of the body
     bool ran = false;       // the last run of the body ran a round

@@ -74,8 +74,10 @@ constexpr std::array<PgStatement, static_cast<size_t>(PgSql::kCount)> kStatement
      "INSERT INTO workers(" LINE_WORKER_COLUMNS ") VALUES($1, $2, $3, $4, $5, $6, $7)", false},
     {PgSql::kRenewWorker, "RenewWorker",
      "WITH renewed AS (UPDATE workers SET ttl = $4 WHERE pool_id = $1 AND worker_id = $2 "
-     "AND ttl > $3 AND ttl < $4 RETURNING 1) "
-     "SELECT 1 FROM workers WHERE pool_id = $1 AND worker_id = $2 AND ttl > $3",
+     "AND ttl > $3 AND ttl < $4 RETURNING 1), "
+     "late AS (SELECT 1 FROM workers WHERE pool_id = $1 AND worker_id = $2 AND ttl > $3 "
+     "AND ttl >= $4 FOR KEY SHARE) "
+     "SELECT 1 FROM renewed UNION ALL SELECT 1 FROM late",
      false},
     {PgSql::kSetWorkerDraining, "SetWorkerDraining",
      "UPDATE workers SET draining = true WHERE pool_id = $1 AND worker_id = $2", false},
@@ -109,9 +111,10 @@ constexpr std::array<PgStatement, static_cast<size_t>(PgSql::kCount)> kStatement
      false},
     {PgSql::kRenewReplica, "RenewReplica",
      "WITH renewed AS (UPDATE replicas SET ttl = $4 WHERE pool_id = $1 AND worker_id = $3 "
-     "AND dataset_id = $2 AND ttl > $5 AND ttl < $4 RETURNING 1) "
-     "SELECT 1 FROM replicas WHERE pool_id = $1 AND worker_id = $3 AND dataset_id = $2 "
-     "AND ttl > $5",
+     "AND dataset_id = $2 AND ttl > $5 AND ttl < $4 RETURNING 1), "
+     "late AS (SELECT 1 FROM replicas WHERE pool_id = $1 AND worker_id = $3 AND dataset_id = $2 "
+     "AND ttl > $5 AND ttl >= $4 FOR KEY SHARE) "
+     "SELECT 1 FROM renewed UNION ALL SELECT 1 FROM late",
      false},
     {PgSql::kWorkerDatasets, "WorkerDatasets",
      "SELECT dataset_id FROM replicas WHERE pool_id = $1 AND worker_id = $2 AND ttl > $3 "

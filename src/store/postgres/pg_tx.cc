@@ -122,7 +122,10 @@ Status PostgresTx::InsertWorker(const Worker& worker) {
 Result<bool> PostgresTx::RenewWorker(std::string_view pool_id, std::string_view worker_id,
                                      TimeMs alive_at, TimeMs ttl) {
   LINE_RETURN_IF_ERROR(CheckWritable("RenewWorker"));
-  // One statement: its SELECT sees the row as it was before the CTE's update (alive or not).
+  // One statement: the row is renewed if its deadline is earlier, else share-locked if it is
+  // already that late. Either way a concurrent delete (another node's expiry or deregistration)
+  // is waited for and then seen, as a plain UPDATE would; a bare SELECT of the statement's
+  // snapshot would call a just-deleted worker alive.
   LINE_ASSIGN_OR_RETURN(PgResult alive,
                         conn_.Run(PgSql::kRenewWorker,
                                   PgParams().Add(pool_id).Add(worker_id).Add(alive_at).Add(ttl)));
