@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -115,6 +116,27 @@ class EngineTest : public ::testing::Test {
     s.warmup = Submit(s.pool, 1);
     EXPECT_EQ(EvalOf(s.pool, s.warmup).worker_id, s.stale);
     return s;
+  }
+
+  // Runs `sql` on the engine's SQLite file through a connection of the test's own (say, to
+  // add a trigger that injects a failure or counts writes); returns the first column of the
+  // first row, if any.
+  std::string ExecSql(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open((dir_ + "/line.db").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10'000);
+    std::string first;
+    char* error = nullptr;
+    auto keep_first = [](void* out, int columns, char** values, char**) {
+      auto* text = static_cast<std::string*>(out);
+      if (text->empty() && columns > 0 && values[0] != nullptr) *text = values[0];
+      return 0;
+    };
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), keep_first, &first, &error), SQLITE_OK)
+        << (error != nullptr ? error : "") << " in " << sql;
+    sqlite3_free(error);
+    sqlite3_close(db);
+    return first;
   }
 
   // Lets the scheduler place whatever it was woken for.

@@ -137,6 +137,31 @@ TEST_F(ExpiryTest, AHeartbeatKeepsItsWorkerAtLeastTheTtlAndAtMostAStepLonger) {
   EXPECT_EQ(PoolOf(pool).workers, 0);
 }
 
+// Heartbeats inside one renewal step write nothing: neither the worker's row nor the rows of
+// the replicas they list (the point of the steps: no row or TTL-index rewrite per heartbeat).
+TEST_F(ExpiryTest, HeartbeatsWithinOneStepRewriteNoRow) {
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 10);
+  clock_.Advance(1);  // just past a step boundary: the next 5 s are one step
+  ASSERT_TRUE(Heartbeat(pool, worker, {"d1"}).ok());  // moves both deadlines to a step
+  ExecSql(
+      "CREATE TABLE rewrites(n INTEGER NOT NULL); INSERT INTO rewrites VALUES (0);"
+      "CREATE TRIGGER worker_rewrites AFTER UPDATE ON workers "
+      "BEGIN UPDATE rewrites SET n = n + 1; END;"
+      "CREATE TRIGGER replica_rewrites AFTER UPDATE ON replicas "
+      "BEGIN UPDATE rewrites SET n = n + 1; END;");
+  clock_.Advance(1'000);  // well inside the 5 s step of both TTLs (100 s and 60 s here)
+  ASSERT_TRUE(Heartbeat(pool, worker, {"d1"}).ok());
+  clock_.Advance(1'000);
+  ASSERT_TRUE(Heartbeat(pool, worker, {"d1"}).ok());
+  EXPECT_EQ(ExecSql("SELECT n FROM rewrites"), "0");
+  EXPECT_EQ(WorkerOf(pool, worker).datasets, std::vector<std::string>{"d1"});
+
+  clock_.Advance(5'000);  // the next step: one rewrite of each
+  ASSERT_TRUE(Heartbeat(pool, worker, {"d1"}).ok());
+  EXPECT_EQ(ExecSql("SELECT n FROM rewrites"), "2");
+}
+
 TEST_F(ExpiryTest, ReplicaExpiresWithoutHeartbeatsListingIt) {
   options_.replica_ttl = 5;
   StopEngine();

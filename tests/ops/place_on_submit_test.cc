@@ -2,8 +2,6 @@
 // (Scheduler::PlaceOnSubmit): its evals are placed by the commit that acknowledges them, older
 // pending evals still go first, and a submission whose commit is lost leaves neither evals,
 // allocs, nor a charged snapshot behind.
-#include <sqlite3.h>
-
 #include <future>
 
 #include "engine_fixture.h"
@@ -68,19 +66,11 @@ class PlaceOnSubmitTest : public EngineTest {
   }
 
   // Makes every insert of an alloc fail from now on (`refuse`), or no more: a store error in
-  // the middle of a placement, through a trigger added by a connection of the test's own.
+  // the middle of a placement, through a trigger.
   void RefuseAllocs(bool refuse) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir_ + "/line.db").c_str(), &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 10'000);
-    const char* sql = refuse ? "CREATE TRIGGER refuse_allocs BEFORE INSERT ON allocs "
-                               "BEGIN SELECT RAISE(ABORT, 'injected: no allocs'); END"
-                             : "DROP TRIGGER refuse_allocs";
-    char* error = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &error), SQLITE_OK)
-        << (error != nullptr ? error : "");
-    sqlite3_free(error);
-    sqlite3_close(db);
+    ExecSql(refuse ? "CREATE TRIGGER refuse_allocs BEFORE INSERT ON allocs "
+                     "BEGIN SELECT RAISE(ABORT, 'injected: no allocs'); END"
+                   : "DROP TRIGGER refuse_allocs");
   }
 
   // Once allocs may be inserted again, the pool's failed round is retried (as the sweeper's
