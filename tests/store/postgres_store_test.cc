@@ -9,6 +9,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <future>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -488,6 +490,61 @@ TEST(PostgresStoreTest, ABodyThatLosesADeadlockToAnotherNodeRunsAgain) {
     std::optional<Worker> w = ReadValue(*a, [&](Tx& tx) { return tx.GetWorker("p", worker); });
     ASSERT_TRUE(w.has_value());
     EXPECT_EQ(w->free, 8) << worker << ": both bodies' claims committed, once each";
+  }
+}
+
+// A heartbeat's renewal on one node while another node deletes the worker (its expiry or
+// deregistration) and has not committed yet: whether the renewal would move the deadline or
+// finds it already that late (decision 0010), it waits for the delete and then sees it. It
+// never calls a worker alive that is gone (a SELECT of the statement's snapshot did).
+TEST(PostgresStoreTest, ARenewalWaitsForAConcurrentDeleteAndSeesIt) {
+  ScopedSchema schema;
+  ASSERT_TRUE(schema.ok());
+  std::unique_ptr<PostgresStore> deleter = MustOpen(schema);
+  std::unique_ptr<PostgresStore> renewer = MustOpen(schema);
+  ASSERT_TRUE(deleter != nullptr && renewer != nullptr);
+  LINE_ASSERT_OK(WriteSync(*deleter, [](Tx& tx) { return tx.InsertPool(MakePool("p")); }));
+  for (const bool moves : {false, true}) {
+    SCOPED_TRACE(moves ? "a renewal that moves the deadline" : "a deadline already that late");
+    const Worker worker = MakeWorker("p", "w", 10);
+    LINE_ASSERT_OK(WriteSync(*deleter, [&](Tx& tx) { return tx.InsertWorker(worker); }));
+    std::promise<void> deleted, release;
+    Status delete_status;
+    std::thread deleting([&] {
+      delete_status = WriteSync(*deleter, [&](Tx& tx) -> Status {
+        LINE_RETURN_IF_ERROR(tx.DeleteWorker("p", "w"));
+        deleted.set_value();
+        release.get_future().wait();  // holds the row lock, uncommitted
+        return Status::Ok();
+      });
+    });
+    deleted.get_future().wait();
+    std::optional<bool> alive;
+    Status renew_status;
+    std::thread renewing([&] {
+      const TimeMs to = moves ? worker.ttl + 1'000 : worker.ttl - 1'000;
+      renew_status = WriteSync(*renewer, [&](Tx& tx) -> Status {
+        LINE_ASSIGN_OR_RETURN(bool renewed, tx.RenewWorker("p", "w", kNow, to));
+        alive = renewed;
+        return Status::Ok();
+      });
+    });
+    // Let the renewal reach the lock before the delete commits (bounded).
+    bool waiting = false;
+    for (int i = 0; i < 1000 && !waiting; ++i) {
+      waiting = MustExec(schema.admin(),
+                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                    .Int(0, 0) > 0;
+      if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_TRUE(waiting) << "the renewal never waited for the delete's lock";
+    release.set_value();
+    deleting.join();
+    renewing.join();
+    LINE_EXPECT_OK(delete_status);
+    LINE_ASSERT_OK(renew_status);
+    ASSERT_TRUE(alive.has_value());
+    EXPECT_FALSE(*alive) << "a deleted worker was reported alive";
   }
 }
 
