@@ -11,6 +11,14 @@ namespace line::sqlite {
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
                                                      const ConnectionOptions& options) {
+  // Before SQLite's first use in the process: no memory statistics. Keeping them takes a
+  // process-wide mutex around every allocation SQLite makes, shared by the writer, the readers
+  // and the checkpointer; nothing here reads them. Batches: 21.7–22.4k → 22.8–23.2k placed/s.
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);  // SQLITE_MISUSE if already initialised: fine
+    return true;
+  }();
+  (void)configured;
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
