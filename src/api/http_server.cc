@@ -143,7 +143,8 @@ struct ServerCore {
 };
 
 // One connection. Everything but the Responder runs on the connection's strand (with one I/O
-// thread, on that thread), so the state needs no lock; only the deadline is read by the sweep. Owned by the server's registry while open, and by its pending operations.
+// thread, on that thread), so the state needs no lock; only the deadline is read by the sweep.
+// Owned by the server's registry while open, and by its pending operations.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(ServerCore* server, uint64_t id, tcp::socket socket)

@@ -9,6 +9,15 @@
 #include "scheduler/alloc_end.h"
 
 namespace line {
+namespace {
+
+// What a long-poll answers for `alloc`, whose eval carries `payload`.
+ReceivedAlloc ToReceived(const Alloc& alloc, std::string payload) {
+  return ReceivedAlloc{alloc.pool_id, alloc.alloc_id, alloc.worker_id, alloc.eval_id,
+                       alloc.dataset_id, alloc.size, std::move(payload), alloc.attempt};
+}
+
+}  // namespace
 
 void LineService::CompleteAlloc(CompleteAllocRequest req, Reply<Empty> reply) {
   TimeMs now = clock_->NowMs();
@@ -96,10 +105,7 @@ void LineService::ReceiveAttempt(std::shared_ptr<ReceiveAllocsRequest> req,
     auto take = [reply](std::vector<HandedAlloc> handed) {
       ReceiveAllocsResponse response;
       for (HandedAlloc& h : handed) {
-        const Alloc& a = h.alloc;
-        response.allocs.push_back(ReceivedAlloc{a.pool_id, a.alloc_id, a.worker_id, a.eval_id,
-                                                a.dataset_id, a.size, std::move(h.payload),
-                                                a.attempt});
+        response.allocs.push_back(ToReceived(h.alloc, std::move(h.payload)));
       }
       (*reply)(std::move(response));
     };
@@ -134,9 +140,7 @@ void LineService::ReceiveAttempt(std::shared_ptr<ReceiveAllocsRequest> req,
         for (const Alloc& alloc : allocs) {
           if (!marked.contains(alloc.alloc_id)) continue;
           LINE_ASSIGN_OR_RETURN(Eval eval, FindEval(tx, pool.pool_id, alloc.eval_id));
-          response.allocs.push_back(ReceivedAlloc{alloc.pool_id, alloc.alloc_id, alloc.worker_id,
-                                                  alloc.eval_id, alloc.dataset_id, alloc.size,
-                                                  eval.payload, alloc.attempt});
+          response.allocs.push_back(ToReceived(alloc, std::move(eval.payload)));
         }
         return response;
       },

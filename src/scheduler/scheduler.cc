@@ -119,16 +119,12 @@ Status Scheduler::RunRound(const std::string& pool_id, RoundOutcome* outcome) {
   // The round runs as a write body, in the store's write order: that is what keeps the cached
   // snapshot exact (snapshot_cache.h).
   Claims claims;
-  // Tracked with a kPlaced delta: if the store runs the body again, or the commit fails, the
-  // snapshot it charged is dropped there and then, on the writer thread, before any later
-  // body (a batch placing itself) can take it.
   std::promise<Status> done;
   WriteTracked(
       *store_, *cache_,
       [&](Tx& tx, CapacityDeltas& deltas) -> Status {
-        deltas.push_back({CapacityDelta::Kind::kPlaced, pool_id});
         *outcome = RoundOutcome();
-        return Round(tx, pool_id, now, *outcome, claims);
+        return Round(tx, deltas, pool_id, now, *outcome, claims);
       },
       [&done](Status s) { done.set_value(std::move(s)); });
   Status status = done.get_future().get();
@@ -145,8 +141,12 @@ Status Scheduler::RunRound(const std::string& pool_id, RoundOutcome* outcome) {
   return Status::Ok();
 }
 
-Status Scheduler::Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOutcome& outcome,
-                        Claims& claims, bool build) {
+Status Scheduler::Round(Tx& tx, CapacityDeltas& deltas, const std::string& pool_id, TimeMs now,
+                        RoundOutcome& outcome, Claims& claims, bool build) {
+  // The round charges the pool's snapshot. Tracked with a kPlaced delta: if the store runs the
+  // body again, or its commit fails, the snapshot is dropped there and then, on the writer
+  // thread, before any later body (a batch placing itself) can take it.
+  deltas.push_back({CapacityDelta::Kind::kPlaced, pool_id});
   LINE_ASSIGN_OR_RETURN(std::optional<Pool> pool, tx.GetPool(pool_id));
   if (!pool || pool->disbanded) {
     cache_->Invalidate(pool_id);
@@ -275,10 +275,8 @@ Status Scheduler::PlaceOnSubmit(Tx& tx, const std::string& pool_id, TimeMs now,
                                 CapacityDeltas& deltas, SubmitPlacement& placement) {
   if (cluster_ != nullptr && !cluster_->OwnsPool(pool_id)) return Status::Ok();
   if (placement.round_failed) return Status::Ok();  // ran stays false: AfterSubmit wakes the pool
-  // The round charges the pool's snapshot: if this body fails or runs again, drop it.
-  deltas.push_back({CapacityDelta::Kind::kPlaced, pool_id});
-  Status placed =
-      Round(tx, pool_id, now, placement.outcome, placement.claims, /*build=*/false);
+  Status placed = Round(tx, deltas, pool_id, now, placement.outcome, placement.claims,
+                        /*build=*/false);
   if (!placed.ok()) {
     spdlog::warn("pool {}: placing a submission in its own transaction failed ({}); the "
                  "submission runs again without placing, and the scheduler will place it",

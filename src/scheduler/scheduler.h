@@ -119,10 +119,10 @@ class Scheduler {
   // a round that did neither means what is left fits nowhere: sleep until woken.
   Status RunRound(const std::string& pool_id, RoundOutcome* outcome);
 
-  // The round's transaction body.
+  // The round's transaction body; adds the kPlaced delta for the snapshot it charges.
   // `build`: build the pool's snapshot from the store when none is cached (else: no_snapshot).
-  Status Round(Tx& tx, const std::string& pool_id, TimeMs now, RoundOutcome& outcome,
-               Claims& claims, bool build = true);
+  Status Round(Tx& tx, CapacityDeltas& deltas, const std::string& pool_id, TimeMs now,
+               RoundOutcome& outcome, Claims& claims, bool build = true);
   // Claims the parked polls of the plan's workers; says which placements go to them (at most
   // each poll's maximum, in plan order).
   std::vector<bool> ClaimPolls(const std::string& pool_id, const Plan& plan, Claims& claims);
