@@ -25,6 +25,7 @@
 
 #include "api/status_http.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace line {
 namespace {
@@ -519,7 +520,10 @@ Status HttpServer::Start() {
     s.SweepDeadlines();
   });
   int n = std::max(1, s.options.io_threads);
-  for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
+  for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] {
+      NameThisThread("line-http");
+      s.ioc.run();
+    });
   return Status::Ok();
 }
 

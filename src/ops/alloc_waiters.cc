@@ -1,5 +1,7 @@
 #include "ops/alloc_waiters.h"
 
+#include "common/thread_name.h"
+
 namespace line {
 
 AllocWaiters::AllocWaiters(Clock* clock) : clock_(clock) {}
@@ -14,7 +16,10 @@ void AllocWaiters::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (thread_.joinable()) return;
   stopping_ = false;
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("line-polls");
+    Loop();
+  });
 }
 
 void AllocWaiters::Stop() {

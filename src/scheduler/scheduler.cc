@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "scheduler/placement.h"
 #include "scheduler/plan_commit.h"
 
@@ -25,7 +26,10 @@ void Scheduler::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (thread_.joinable()) return;
   stopping_ = false;
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("line-scheduler");
+    Loop();
+  });
 }
 
 void Scheduler::Stop() {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "scheduler/alloc_end.h"
 
 namespace line {
@@ -97,7 +98,10 @@ void Sweeper::Start(int64_t interval_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   if (thread_.joinable()) return;
   stopping_ = false;
-  thread_ = std::thread([this, interval_ms] { Loop(interval_ms); });
+  thread_ = std::thread([this, interval_ms] {
+    NameThisThread("line-sweeper");
+    Loop(interval_ms);
+  });
 }
 
 void Sweeper::Stop() {

@@ -9,6 +9,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "store/postgres/lease_plan.h"
 #include "store/postgres/pg_arrays.h"
 
@@ -63,7 +64,10 @@ Status PgCluster::Start(Events events) {
   if (Connect()) {
     if (Status ticked = Tick(/*resync=*/false); !ticked.ok()) Disconnect(ticked.ToString());
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("line-cluster");
+    Loop();
+  });
   return Status::Ok();
 }
 
