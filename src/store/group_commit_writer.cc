@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace line {
 
@@ -12,7 +13,10 @@ GroupCommitWriter::GroupCommitWriter(std::unique_ptr<GroupCommitSteps> steps, si
     : steps_(std::move(steps)),
       max_group_(max_group > 0 ? max_group : 1),
       closed_message_(std::move(closed_message)) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("line-writer");
+    Loop();
+  });
   writer_id_ = thread_.get_id();
 }
 
@@ -87,6 +91,7 @@ void GroupCommitWriter::Loop() {
       }
     }
     CommitGroup(group);
+    steps_->BetweenGroups();
   }
 }
 

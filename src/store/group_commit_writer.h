@@ -50,6 +50,10 @@ class GroupCommitSteps {
   virtual Status Commit() = 0;
   // After a failed group: roll back what is left of it (or give up a broken connection).
   virtual void Abandon() = 0;
+  // After a group's dones have all been told, before the writer takes the next group:
+  // upkeep that must not overlap a commit and must not delay a reply (SQLite finishes a WAL
+  // checkpoint here). Outside any transaction.
+  virtual void BetweenGroups() {}
 };
 
 struct WriterStats {

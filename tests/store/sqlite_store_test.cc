@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -467,7 +469,9 @@ namespace {
 TEST(SqliteCheckpointTest, ALargeCommitIsCheckpointedOffTheWriterAndKept) {
   ScopedTempDir dir;
   const std::string path = dir.File("line.db");
-  std::unique_ptr<SqliteStore> store = MustOpen(path);
+  SqliteStoreOptions options;
+  options.checkpoint_frames = 1000;  // the commit below writes about 2,000 pages
+  std::unique_ptr<SqliteStore> store = MustOpen(path, options);
   ASSERT_NE(store, nullptr);
   const std::string payload = "\"" + std::string(3000, 'x') + "\"";
   LINE_ASSERT_OK(WriteSync(*store, [&](Tx& tx) {
@@ -490,6 +494,66 @@ TEST(SqliteCheckpointTest, ALargeCommitIsCheckpointedOffTheWriterAndKept) {
   LINE_EXPECT_OK(reopened->Read([&](Tx& tx) {
     std::optional<Eval> last = *tx.GetEval("p", "e1999");
     EXPECT_TRUE(last.has_value() && last->payload == payload);
+    return Status::Ok();
+  }));
+}
+
+// Under a steady stream of commits the background checkpointer alone never copies the last
+// frames (more are committed while it copies), and SQLite starts the WAL file over only once
+// every frame is copied: the WAL grew to the hard limit (16 thresholds). The writer finishes
+// each pass between two groups, so the file stays within a few thresholds.
+TEST(SqliteCheckpointTest, UnderASteadyStreamOfCommitsTheWalStartsOver) {
+  ScopedTempDir dir;
+  const std::string path = dir.File("line.db");
+  SqliteStoreOptions options;
+  options.checkpoint_frames = 64;
+  std::unique_ptr<SqliteStore> store = MustOpen(path, options);
+  ASSERT_NE(store, nullptr);
+  const std::string payload = "\"" + std::string(3000, 'x') + "\"";  // about a page each
+  constexpr int kWrites = 3000;
+  constexpr int kInFlight = 4;  // keeps the writer busy: the next group is always queued
+  std::mutex mu;
+  std::condition_variable changed;
+  int in_flight = 0;
+  int failed = 0;
+  for (int i = 0; i < kWrites; ++i) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      changed.wait(lock, [&] { return in_flight < kInFlight; });
+      ++in_flight;
+    }
+    Eval eval = MakeEval("p", "e" + std::to_string(i), 1);
+    eval.payload = payload;
+    store->Write([eval](Tx& tx) mutable { return tx.InsertEval(eval); },
+                 [&](Status status) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   if (!status.ok()) ++failed;
+                   --in_flight;
+                   changed.notify_all();
+                 });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    changed.wait(lock, [&] { return in_flight == 0; });
+  }
+  EXPECT_EQ(failed, 0);
+  const SqliteStoreStats stats = store->Stats();
+  EXPECT_GE(stats.commits, kWrites / kInFlight);  // many commits, not a few large groups
+  EXPECT_GE(stats.checkpoints_finished_on_writer, 1);
+  // SQLite never shrinks the WAL file: its size is the most it ever held. The hard limit is
+  // 16 thresholds (1,024 frames here); a WAL that starts over stays far below it.
+  constexpr int64_t kFrameBytes = 24 + 4096;
+  const auto wal_bytes = static_cast<int64_t>(std::filesystem::file_size(path + "-wal"));
+  EXPECT_LE(wal_bytes, 6 * options.checkpoint_frames * kFrameBytes)
+      << "the WAL grew to " << wal_bytes / kFrameBytes << " frames";
+  store.reset();
+  std::unique_ptr<SqliteStore> reopened = MustOpen(path);
+  ASSERT_NE(reopened, nullptr);
+  LINE_EXPECT_OK(reopened->Read([&](Tx& tx) {
+    for (const std::string& id : {"e0", "e1500", "e2999"}) {
+      std::optional<Eval> eval = *tx.GetEval("p", id);
+      EXPECT_TRUE(eval.has_value() && eval->payload == payload) << id;
+    }
     return Status::Ok();
   }));
 }

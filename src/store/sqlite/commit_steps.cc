@@ -45,4 +45,8 @@ void SqliteCommitSteps::Abandon() {
   (void)conn_->Run(Sql::kRollback);
 }
 
+void SqliteCommitSteps::BetweenGroups() {
+  if (checkpointer_ != nullptr) checkpointer_->FinishOnWriter(conn_->db());
+}
+
 }  // namespace line::sqlite

@@ -8,13 +8,16 @@
 #include <memory>
 
 #include "store/group_commit_writer.h"
+#include "store/sqlite/checkpointer.h"
 #include "store/sqlite/connection.h"
 
 namespace line::sqlite {
 
 class SqliteCommitSteps final : public GroupCommitSteps {
  public:
-  explicit SqliteCommitSteps(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {}
+  // `checkpointer` (may be null) finishes its WAL checkpoints between groups.
+  SqliteCommitSteps(std::unique_ptr<Connection> conn, Checkpointer* checkpointer)
+      : conn_(std::move(conn)), checkpointer_(checkpointer) {}
 
   Status Begin(bool durable) override;
   Status Savepoint() override;
@@ -24,9 +27,11 @@ class SqliteCommitSteps final : public GroupCommitSteps {
   Status Commit() override;
   void Abandon() override;
   bool FailedBodyLeftNoTrace() override;
+  void BetweenGroups() override;
 
  private:
   std::unique_ptr<Connection> conn_;
+  Checkpointer* const checkpointer_;
   int64_t changes_before_body_ = 0;  // sqlite3_total_changes64 when the last body started
   bool synchronous_full_ = true;  // the connection opens with synchronous=FULL
 };

@@ -4,6 +4,7 @@
 #include <memory>
 #include <utility>
 
+#include "common/log.h"
 #include "store/sqlite/commit_steps.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/sqlite_tx.h"
@@ -24,7 +25,8 @@ Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const std::string& path,
   // WAL checkpoints run on a thread of their own, not inside the writer's commits.
   LINE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> checkpoint_conn,
                         Connection::Open(path, writer_options));
-  auto checkpointer = std::make_unique<sqlite::Checkpointer>(std::move(checkpoint_conn));
+  auto checkpointer = std::make_unique<sqlite::Checkpointer>(std::move(checkpoint_conn),
+                                                             options.checkpoint_frames);
   checkpointer->Attach(writer->db());
   std::unique_ptr<SqliteStore> store(
       new SqliteStore(path, std::move(writer), std::move(checkpointer), options));
@@ -39,7 +41,7 @@ SqliteStore::SqliteStore(std::string path, std::unique_ptr<Connection> writer,
     : path_(std::move(path)),
       readers_(path_, options.busy_timeout_ms, options.max_readers),
       checkpointer_(std::move(checkpointer)),
-      writer_(std::make_unique<sqlite::SqliteCommitSteps>(std::move(writer)),
+      writer_(std::make_unique<sqlite::SqliteCommitSteps>(std::move(writer), checkpointer_.get()),
               options.max_group_bodies, "sqlite: the store is closed") {}
 
 SqliteStore::~SqliteStore() { Close(); }
@@ -74,9 +76,13 @@ Status SqliteStore::Ping() {
 }
 
 void SqliteStore::Close() {
-  closed_.store(true);
+  const bool was_closed = closed_.exchange(true);
   writer_.Close();
   checkpointer_->Stop();  // after the writer's last commit: one last checkpoint
+  if (!was_closed) {
+    spdlog::info("sqlite: {} WAL checkpoints, {} of them finished on the writer",
+                 checkpointer_->checkpoints(), checkpointer_->finished_on_writer());
+  }
 }
 
 SqliteStoreStats SqliteStore::Stats() const {
@@ -86,6 +92,7 @@ SqliteStoreStats SqliteStore::Stats() const {
   stats.bodies = writer.bodies;
   stats.failed_commits = writer.failed_commits;
   stats.checkpoints = checkpointer_->checkpoints();
+  stats.checkpoints_finished_on_writer = checkpointer_->finished_on_writer();
   stats.lazy_commits = writer.lazy_commits;
   stats.savepoint_reruns = writer.savepoint_reruns;
   return stats;

@@ -26,6 +26,8 @@ struct SqliteStoreOptions {
   size_t max_readers = 8;
   // How long a connection waits for a lock held by another (e.g. a second process).
   int busy_timeout_ms = 5000;
+  // WAL frames (pages) committed between two checkpoints (sqlite/checkpointer.h).
+  int checkpoint_frames = sqlite::Checkpointer::kDefaultThresholdFrames;
 };
 
 struct SqliteStoreStats {
@@ -33,6 +35,7 @@ struct SqliteStoreStats {
   int64_t bodies = 0;          // write bodies run; bodies / commits is the mean group size
   int64_t failed_commits = 0;  // groups lost to a BEGIN, savepoint or COMMIT failure
   int64_t checkpoints = 0;     // WAL checkpoints run (off the writer thread, normally)
+  int64_t checkpoints_finished_on_writer = 0;  // of checkpoints: the writer's short last ones
   int64_t lazy_commits = 0;    // of commits: groups of lazy writes only, committed without fsync
   int64_t savepoint_reruns = 0;  // groups run again with savepoints after a body failed
 };
