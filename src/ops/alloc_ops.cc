@@ -11,6 +11,13 @@
 namespace line {
 namespace {
 
+// A node alone on its store reads this many deliverable allocs beyond a poll's maximum, to
+// find enough among them that the ledger does not hold back (their marks not yet committed).
+constexpr int64_t kLedgerSlack = 32;
+// How soon a poll whose snapshot showed only held-back allocs looks again: by then their
+// lazy marks have committed (a lazy group gathers for at most 5 ms).
+constexpr TimeMs kLedgerRecheckMs = 20;
+
 // What a long-poll answers for `alloc`, whose eval carries `payload`.
 ReceivedAlloc ToReceived(const Alloc& alloc, std::string payload) {
   return ReceivedAlloc{alloc.pool_id, alloc.alloc_id, alloc.worker_id, alloc.eval_id,
@@ -72,17 +79,40 @@ void LineService::ReceiveAttempt(std::shared_ptr<ReceiveAllocsRequest> req,
   const TimeMs now = clock_->NowMs();
   const int64_t visibility_ms = options_.visibility_timeout * 1000;
 
-  // Look on a read snapshot first: an empty poll then costs the writer nothing.
-  bool due = false;
+  // Look on a read snapshot first: an empty poll then costs the writer nothing. A node alone
+  // on its store skips what it handed out within the visibility timeout (the ledger): those
+  // allocs' delivery marks may still be on their way to the store.
+  const bool alone = cluster_->Alone();
+  std::string pool_id;
+  std::vector<ReceivedAlloc> due;
+  bool held_back = false;  // deliverable in the snapshot, but in the ledger
   TimeMs next_redelivery = 0;
   Status looked = store_->Read([&](Tx& tx) -> Status {
     LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req->pool_id));
     LINE_ASSIGN_OR_RETURN(Worker worker, FindLiveWorker(tx, pool.pool_id, req->worker_id, now));
+    pool_id = pool.pool_id;
+    const int64_t want = alone ? req->max_number_of_messages + kLedgerSlack : 1;
     LINE_ASSIGN_OR_RETURN(std::vector<Alloc> allocs,
                           tx.DeliverableAllocs(pool.pool_id, worker.worker_id,
-                                               now - visibility_ms, 1));
-    due = !allocs.empty();
-    if (!due) {
+                                               now - visibility_ms, want));
+    if (alone && !allocs.empty()) {
+      std::vector<std::string> ids;
+      for (const Alloc& alloc : allocs) ids.push_back(alloc.alloc_id);
+      const auto max = static_cast<size_t>(req->max_number_of_messages);
+      const std::vector<std::string> claimed =
+          ledger_.Claim(key, ids, max, now - visibility_ms, now);
+      held_back = claimed.size() < std::min(max, allocs.size());
+      const std::set<std::string> mine(claimed.begin(), claimed.end());
+      for (const Alloc& alloc : allocs) {
+        if (!mine.contains(alloc.alloc_id)) continue;
+        // (A failure here leaves the claimed allocs held: delivered again after the timeout.)
+        LINE_ASSIGN_OR_RETURN(Eval eval, FindEval(tx, pool.pool_id, alloc.eval_id));
+        due.push_back(ToReceived(alloc, std::move(eval.payload)));
+      }
+    } else if (!allocs.empty()) {
+      due.push_back(ToReceived(allocs.front(), ""));  // only says that something is due
+    }
+    if (due.empty()) {
       LINE_ASSIGN_OR_RETURN(TimeMs earliest,
                             tx.EarliestUnackedDelivery(pool.pool_id, worker.worker_id));
       if (earliest > 0) next_redelivery = earliest + visibility_ms;
@@ -93,31 +123,67 @@ void LineService::ReceiveAttempt(std::shared_ptr<ReceiveAllocsRequest> req,
     (*reply)(looked);
     return;
   }
-  if (!due) {
-    if (now >= deadline) {
-      (*reply)(ReceiveAllocsResponse{});
-      return;
-    }
-    TimeMs wake_at = deadline;
-    if (next_redelivery > 0) wake_at = std::min(wake_at, next_redelivery);
-    // A round placing on this worker may hand its allocs over directly, already marked
-    // delivered in the round's own commit (scheduler/poll_handoff.h).
-    auto take = [reply](std::vector<HandedAlloc> handed) {
-      ReceiveAllocsResponse response;
-      for (HandedAlloc& h : handed) {
-        response.allocs.push_back(ToReceived(h.alloc, std::move(h.payload)));
-      }
-      (*reply)(std::move(response));
-    };
-    bool parked = waiters_->Wait(
-        key, generation, wake_at,
-        [this, req, reply, deadline] { ReceiveAttempt(req, reply, deadline); }, std::move(take),
-        req->max_number_of_messages);
-    if (!parked) (*reply)(ReceiveAllocsResponse{});  // shutting down: answer empty now
+  if (!due.empty()) {
+    TakeDue(req, reply, deadline, std::move(pool_id), std::move(due), now);
     return;
   }
+  if (now >= deadline) {
+    (*reply)(ReceiveAllocsResponse{});
+    return;
+  }
+  TimeMs wake_at = deadline;
+  if (next_redelivery > 0) wake_at = std::min(wake_at, next_redelivery);
+  if (alone) {
+    const TimeMs handed = ledger_.EarliestHanded(key);
+    if (handed > 0) wake_at = std::min(wake_at, handed + visibility_ms);
+    // Held back only while their marks commit: look again soon, in case the snapshot's
+    // first rows were all held back and hid others behind them.
+    if (held_back) wake_at = std::min(wake_at, now + kLedgerRecheckMs);
+  }
+  // A round placing on this worker may hand its allocs over directly, already marked
+  // delivered in the round's own commit (scheduler/poll_handoff.h).
+  auto take = [reply](std::vector<HandedAlloc> handed) {
+    ReceiveAllocsResponse response;
+    for (HandedAlloc& h : handed) {
+      response.allocs.push_back(ToReceived(h.alloc, std::move(h.payload)));
+    }
+    (*reply)(std::move(response));
+  };
+  bool parked = waiters_->Wait(
+      key, generation, wake_at,
+      [this, req, reply, deadline] { ReceiveAttempt(req, reply, deadline); }, std::move(take),
+      req->max_number_of_messages);
+  if (!parked) (*reply)(ReceiveAllocsResponse{});  // shutting down: answer empty now
+}
 
-  // Something is due: take it in a write transaction, which re-checks and marks delivery.
+void LineService::TakeDue(std::shared_ptr<ReceiveAllocsRequest> req,
+                          std::shared_ptr<Reply<ReceiveAllocsResponse>> reply, TimeMs deadline,
+                          std::string pool_id, std::vector<ReceivedAlloc> due, TimeMs now) {
+  const int64_t visibility_ms = options_.visibility_timeout * 1000;
+  if (cluster_->Alone()) {
+    // The snapshot's allocs are committed, and the ledger (which the read claimed them in)
+    // keeps this node's later polls off them, so the answer need not wait for the marks
+    // (decision 0012). The marks go to the store lazily: they matter only after a restart,
+    // when the ledger is gone; a mark lost with the process means only that the alloc is
+    // delivered again (at-least-once, like a lost acknowledgement).
+    std::vector<std::string> ids;
+    for (const ReceivedAlloc& alloc : due) ids.push_back(alloc.alloc_id);
+    store_->WriteLazy(
+        [pool_id, ids, now, visibility_ms](Tx& tx) -> Status {
+          return tx.MarkDelivered(pool_id, ids, now, now - visibility_ms).status();
+        },
+        [pool_id](Status status) {
+          if (!status.ok()) {
+            spdlog::warn("pool {}: delivery marks not stored ({}); the allocs will be delivered "
+                         "again after a restart", pool_id, status.ToString());
+          }
+        });
+    ReceiveAllocsResponse response;
+    response.allocs = std::move(due);
+    (*reply)(std::move(response));
+    return;
+  }
+  // Several nodes: take them in a write transaction, which re-checks and marks delivery.
   Write<ReceiveAllocsResponse>(
       [req, now, visibility_ms](Tx& tx) -> Result<ReceiveAllocsResponse> {
         LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req->pool_id));

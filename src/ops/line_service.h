@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "config/options.h"
 #include "ops/alloc_waiters.h"
+#include "ops/delivery_ledger.h"
 #include "ops/service.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/snapshot_cache.h"
@@ -75,6 +76,13 @@ class LineService final : public Service {
   // One attempt of a long-poll: deliver what is due, or park until woken or `deadline`.
   void ReceiveAttempt(std::shared_ptr<ReceiveAllocsRequest> req,
                       std::shared_ptr<Reply<ReceiveAllocsResponse>> reply, TimeMs deadline);
+  // A poll that found `due` allocs on its read snapshot takes them: alone on the store, it
+  // answers with them at once (the read claimed them in the ledger) and marks them delivered
+  // lazily; beside other nodes, it marks them in a durable write and answers with those it
+  // marked (`due` then only says that something is due).
+  void TakeDue(std::shared_ptr<ReceiveAllocsRequest> req,
+               std::shared_ptr<Reply<ReceiveAllocsResponse>> reply, TimeMs deadline,
+               std::string pool_id, std::vector<ReceivedAlloc> due, TimeMs now);
 
   Store* const store_;
   Clock* const clock_;
@@ -82,6 +90,7 @@ class LineService final : public Service {
   SnapshotCache* const cache_;
   AllocWaiters* const waiters_;
   Cluster* const cluster_;  // who owns a pool (DescribePool), whether this node can serve
+  DeliveryLedger ledger_;   // allocs handed to polls, marks perhaps not yet committed
   const Options options_;
 };
 

@@ -150,6 +150,7 @@ void LineService::DeregisterWorker(WorkerRequest req, Reply<Empty> reply) {
                      req.pool_id, *ended);
         if (*requeued) scheduler_->Wake(req.pool_id);
         waiters_->Forget(AllocWaiters::Key(req.pool_id, req.worker_id));
+        ledger_.Forget(AllocWaiters::Key(req.pool_id, req.worker_id));
       });
 }
 

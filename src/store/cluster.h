@@ -55,6 +55,9 @@ class Cluster {
   virtual bool ExtendDeadlinesAtStart() const = 0;
   // OK while the node can take part (its coordination connection works).
   virtual Status Health() const = 0;
+  // Whether this node alone serves its store, so that what it keeps in memory about the
+  // store's rows (a long-poll's fresh deliveries, ops/delivery_ledger.h) is all there is.
+  virtual bool Alone() const { return false; }
 
   // After a durable commit: tell the pool's owner (if it is another node) to look again, and
   // whether the commit changed capacity (then its cached snapshot is stale).
@@ -75,6 +78,7 @@ class SoloCluster final : public Cluster {
   std::string OwnerOf(const std::string&) const override { return listen_; }
   bool ExtendDeadlinesAtStart() const override { return true; }
   Status Health() const override { return Status::Ok(); }
+  bool Alone() const override { return true; }
   void PoolChanged(const std::string&, bool) override {}
   void AllocsCommitted(const std::vector<std::string>&) override {}
 

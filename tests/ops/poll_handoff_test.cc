@@ -109,5 +109,59 @@ TEST_F(PollHandoffTest, APollWhosePlacementWasRefusedIsReleasedByTheCommittedRou
   ExpectCapacityInvariant(pool);
 }
 
+// A node alone on its store answers a poll from its read snapshot and stores the delivery
+// marks lazily, without waiting for them (decision 0012): the answer does not queue behind
+// the writer, a second poll does not get the same allocs while the marks are on their way,
+// and the stored marks hold back redelivery after a restart until the visibility timeout.
+TEST_F(PollHandoffTest, APollIsAnsweredWithoutWaitingForTheWriterAndNeverTwice) {
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 4);
+  const std::string eval = Submit(pool, 1);  // placed, not delivered: nobody was polling
+  Settle();
+
+  // Hold the writer: a body that waits for the test.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> holding;
+  store_->Write(
+      [&holding, released](Tx&) {
+        holding.set_value();
+        released.wait();
+        return Status::Ok();
+      },
+      [](Status) {});
+  holding.get_future().wait();
+
+  auto first = std::async(std::launch::async, [&] {
+    return Call(&Service::ReceiveAllocs, ReceiveAllocsRequest{pool, worker, 10, 0});
+  });
+  const bool answered = first.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  // Another poll of the same worker meanwhile: its snapshot still shows the alloc
+  // undelivered (the mark waits behind the held writer), and it must not get it.
+  auto second = std::async(std::launch::async, [&] {
+    return Call(&Service::ReceiveAllocs, ReceiveAllocsRequest{pool, worker, 10, 0});
+  });
+  const bool second_answered =
+      second.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  release.set_value();
+  ASSERT_TRUE(answered) << "the poll waited for the writer";
+  Result<ReceiveAllocsResponse> got = first.get();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->allocs.size(), 1u);
+  EXPECT_EQ(got->allocs[0].eval_id, eval);
+  ASSERT_TRUE(second_answered);
+  Result<ReceiveAllocsResponse> again = second.get();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->allocs.empty()) << "an alloc was handed out twice";
+
+  // The mark reaches the store (a durable write commits whatever lazy one is queued ahead).
+  ASSERT_TRUE(WriteSync(*store_, [](Tx&) { return Status::Ok(); }).ok());
+  StopEngine();
+  StartEngine();  // no ledger now: only the stored mark holds the alloc back
+  EXPECT_TRUE(EvalIdsReceived(pool, worker).empty());
+  clock_.Advance(options_.visibility_timeout * 1000);
+  EXPECT_EQ(EvalIdsReceived(pool, worker), std::vector<std::string>{eval});
+}
+
 }  // namespace
 }  // namespace line::testing
