@@ -14,8 +14,9 @@ namespace {
 // A node alone on its store reads this many deliverable allocs beyond a poll's maximum, to
 // find enough among them that the ledger does not hold back (their marks not yet committed).
 constexpr int64_t kLedgerSlack = 32;
-// How soon a poll whose snapshot showed only held-back allocs looks again: by then their
-// lazy marks have committed (a lazy group gathers for at most 5 ms).
+// How soon a poll whose snapshot showed only held-back allocs looks again: their lazy marks
+// commit with the writer's next group, or after at most 5 ms of gathering when the writer has
+// nothing else; if they have not by then, the poll parks again.
 constexpr TimeMs kLedgerRecheckMs = 20;
 
 // What a long-poll answers for `alloc`, whose eval carries `payload`.
@@ -131,10 +132,12 @@ void LineService::ReceiveAttempt(std::shared_ptr<ReceiveAllocsRequest> req,
     (*reply)(ReceiveAllocsResponse{});
     return;
   }
+  // Only wake-ups still to come: one already past would fire at once, find the same, and
+  // park again, over and over (say, a redelivery whose new mark has not committed yet).
   TimeMs wake_at = deadline;
-  if (next_redelivery > 0) wake_at = std::min(wake_at, next_redelivery);
+  if (next_redelivery > now) wake_at = std::min(wake_at, next_redelivery);
   if (alone) {
-    const TimeMs handed = ledger_.EarliestHanded(key);
+    const TimeMs handed = ledger_.EarliestHanded(key, now - visibility_ms);
     if (handed > 0) wake_at = std::min(wake_at, handed + visibility_ms);
     // Held back only while their marks commit: look again soon, in case the snapshot's
     // first rows were all held back and hid others behind them.

@@ -1,11 +1,20 @@
 #include "ops/delivery_ledger.h"
 
+#include <iterator>
+
 namespace line {
 
 std::vector<std::string> DeliveryLedger::Claim(const std::string& key,
                                                const std::vector<std::string>& alloc_ids,
                                                size_t max, TimeMs since, TimeMs at) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (since >= next_sweep_) {
+    for (auto it = workers_.begin(); it != workers_.end();) {
+      Prune(it->second, since);
+      it = it->second.handed.empty() ? workers_.erase(it) : std::next(it);
+    }
+    next_sweep_ = since + kSweepEveryMs;
+  }
   Worker& worker = workers_[key];
   Prune(worker, since);
   std::vector<std::string> claimed;
@@ -27,10 +36,17 @@ void DeliveryLedger::Prune(Worker& worker, TimeMs since) {
   }
 }
 
-TimeMs DeliveryLedger::EarliestHanded(const std::string& key) const {
+TimeMs DeliveryLedger::EarliestHanded(const std::string& key, TimeMs since) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = workers_.find(key);
-  if (it == workers_.end() || it->second.handed.empty()) return 0;
+  if (it == workers_.end()) return 0;
+  Prune(it->second, since);
+  if (it->second.handed.empty()) {
+    workers_.erase(it);
+    return 0;
+  }
+  // (Claims of concurrent polls may append a few milliseconds out of order: the front is
+  // the oldest but for that.)
   return it->second.handed.front().first;
 }
 

@@ -6,7 +6,9 @@
 // those allocs deliverable. The ledger remembers each handed alloc for the visibility timeout,
 // after which SPEC has it delivered again anyway, so a poll skips an alloc the ledger holds
 // whatever its snapshot says. Only for a node that serves its store alone (Cluster::Alone):
-// another node cannot see this ledger.
+// another node cannot see this ledger. Memory: a worker's allocs are forgotten once their
+// timeout has passed, by its next poll or, for a worker that polls no more (expired, its pool
+// deleted), by a sweep over every worker that any claim runs once a second at most.
 //
 // Thread-safe.
 #pragma once
@@ -30,8 +32,9 @@ class DeliveryLedger {
   // alloc. Forgets what was handed at or before `since`.
   std::vector<std::string> Claim(const std::string& key, const std::vector<std::string>& alloc_ids,
                                  size_t max, TimeMs since, TimeMs at);
-  // When the oldest alloc still held for the worker was handed; 0 if none.
-  TimeMs EarliestHanded(const std::string& key) const;
+  // When the oldest alloc still held for the worker (handed after `since`) was handed; 0 if
+  // none. Forgets what was handed at or before `since`.
+  TimeMs EarliestHanded(const std::string& key, TimeMs since);
   // Drops everything about the worker (deregistered).
   void Forget(const std::string& key);
 
@@ -42,10 +45,12 @@ class DeliveryLedger {
     std::deque<std::pair<TimeMs, std::string>> handed;  // oldest first
     std::unordered_set<std::string> ids;                // the same allocs, for lookups
   };
+  static constexpr TimeMs kSweepEveryMs = 1000;
   static void Prune(Worker& worker, TimeMs since);
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, Worker> workers_;  // guarded by mu_
+  TimeMs next_sweep_ = 0;                             // guarded by mu_
 };
 
 }  // namespace line

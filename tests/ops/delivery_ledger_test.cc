@@ -25,12 +25,15 @@ TEST(DeliveryLedgerTest, AnAllocIsDueAgainOnceItWasHandedAtOrBeforeSince) {
   DeliveryLedger ledger;
   ledger.Claim("p/w", {"a"}, 10, 0, /*at=*/100);
   ledger.Claim("p/w", {"b"}, 10, 0, /*at=*/200);
-  EXPECT_EQ(ledger.EarliestHanded("p/w"), 100);
+  EXPECT_EQ(ledger.EarliestHanded("p/w", /*since=*/0), 100);
   // since 99: both still held. since 100: "a" (handed at 100) is due again, "b" is not.
   EXPECT_TRUE(ledger.Claim("p/w", {"a", "b"}, 10, /*since=*/99, 300).empty());
   EXPECT_EQ(ledger.Claim("p/w", {"a", "b"}, 10, /*since=*/100, 300), (Ids{"a"}));
-  EXPECT_EQ(ledger.EarliestHanded("p/w"), 200);
+  EXPECT_EQ(ledger.EarliestHanded("p/w", 100), 200);
   EXPECT_EQ(ledger.size(), 2u);  // "b" at 200, "a" again at 300
+  // Nothing held after its timeout: no wake-up in the past for a poll to spin on.
+  EXPECT_EQ(ledger.EarliestHanded("p/w", /*since=*/300), 0);
+  EXPECT_EQ(ledger.size(), 0u);
 }
 
 TEST(DeliveryLedgerTest, WorkersAreApartAndForgettingOneDropsItsAllocs) {
@@ -38,7 +41,7 @@ TEST(DeliveryLedgerTest, WorkersAreApartAndForgettingOneDropsItsAllocs) {
   ledger.Claim("p/w1", {"a"}, 10, 0, 100);
   EXPECT_EQ(ledger.Claim("p/w2", {"a"}, 10, 0, 100), (Ids{"a"}));  // another worker's queue
   ledger.Forget("p/w1");
-  EXPECT_EQ(ledger.EarliestHanded("p/w1"), 0);
+  EXPECT_EQ(ledger.EarliestHanded("p/w1", 0), 0);
   EXPECT_EQ(ledger.Claim("p/w1", {"a"}, 10, 0, 101), (Ids{"a"}));
   EXPECT_EQ(ledger.size(), 2u);
 }
@@ -48,7 +51,19 @@ TEST(DeliveryLedgerTest, AWorkerWithNothingHeldTakesNoRoom) {
   ledger.Claim("p/w", {"a"}, 10, 0, 100);
   EXPECT_TRUE(ledger.Claim("p/w", {}, 10, /*since=*/100, 200).empty());
   EXPECT_EQ(ledger.size(), 0u);
-  EXPECT_EQ(ledger.EarliestHanded("p/w"), 0);
+  EXPECT_EQ(ledger.EarliestHanded("p/w", 100), 0);
+}
+
+// A worker that polls no more (expired, or its pool deleted) is forgotten all the same: any
+// claim sweeps every worker's timed-out allocs, at most once a second.
+TEST(DeliveryLedgerTest, AWorkerThatPollsNoMoreIsForgottenByOthersClaims) {
+  DeliveryLedger ledger;
+  ledger.Claim("p/gone", {"a", "b"}, 10, 0, /*at=*/100);
+  ledger.Claim("p/w", {"c"}, 10, /*since=*/50, 100);
+  EXPECT_EQ(ledger.size(), 3u);  // "a" and "b" are within their timeout still
+  ledger.Claim("p/w", {"d"}, 10, /*since=*/2'000, 2'100);
+  EXPECT_EQ(ledger.size(), 1u);  // only "d": "p/gone" swept, "c" pruned
+  EXPECT_EQ(ledger.EarliestHanded("p/gone", 2'000), 0);
 }
 
 }  // namespace

@@ -163,5 +163,27 @@ TEST_F(PollHandoffTest, APollIsAnsweredWithoutWaitingForTheWriterAndNeverTwice) 
   EXPECT_EQ(EvalIdsReceived(pool, worker), std::vector<std::string>{eval});
 }
 
+// Once the visibility timeout of what it was last handed has passed, an idle worker's poll
+// parks until its deadline: it must not take that past instant as its wake-up time, fire at
+// once, find nothing, and park again, over and over (found in review).
+TEST_F(PollHandoffTest, AnIdleWorkersPollParksQuietlyAfterItsLastAllocsTimeout) {
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 4);
+  const std::string eval = Submit(pool, 1);
+  Settle();
+  auto got = Call(&Service::ReceiveAllocs, ReceiveAllocsRequest{pool, worker, 10, 0});
+  ASSERT_TRUE(got.ok() && got->allocs.size() == 1u);
+  ASSERT_TRUE(Heartbeat(pool, worker, {}, {got->allocs[0].alloc_id}).ok());  // acknowledged
+  clock_.Advance(options_.visibility_timeout * 1000 + 1);
+
+  const int64_t reads_before = faulty_->reads();
+  std::future<PollAnswer> answer = ParkPoll(pool, worker);
+  // Real time, for the parked poll to spin in if it would: the clock itself never moves.
+  EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  EXPECT_LE(faulty_->reads() - reads_before, 2) << "the parked poll keeps waking up";
+  StopEngine();  // answers the parked poll (empty) as the engine stops
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+}
+
 }  // namespace
 }  // namespace line::testing

@@ -20,6 +20,8 @@ class FaultyStore final : public Store {
   void SetFailAfterBody(bool fail) { fail_after_body_ = fail; }
   // Writes asked for so far (lazy ones included), whatever became of them.
   int64_t writes() const { return writes_.load(); }
+  // Reads asked for so far.
+  int64_t reads() const { return reads_.load(); }
 
   void Write(TxBody body, TxDone done) override {
     writes_.fetch_add(1);
@@ -37,6 +39,7 @@ class FaultyStore final : public Store {
     inner_->Write(std::move(body), std::move(done));
   }
   Status Read(const TxBody& body) override {
+    reads_.fetch_add(1);
     if (down_) return Status::Unavailable("injected outage");
     return inner_->Read(body);
   }
@@ -48,6 +51,7 @@ class FaultyStore final : public Store {
   std::atomic<bool> down_{false};
   std::atomic<bool> fail_after_body_{false};
   std::atomic<int64_t> writes_{0};
+  std::atomic<int64_t> reads_{0};
 };
 
 }  // namespace line::testing

@@ -1,5 +1,7 @@
 #include "store/sqlite/checkpointer.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "common/thread_name.h"
@@ -18,8 +20,8 @@ constexpr int kCatchUpFrames = 64;
 
 Checkpointer::Checkpointer(std::unique_ptr<Connection> conn, int threshold_frames)
     : conn_(std::move(conn)),
-      threshold_frames_(threshold_frames),
-      hard_limit_frames_(threshold_frames * kHardLimitThresholds),
+      threshold_frames_(std::max(1, threshold_frames)),
+      hard_limit_frames_(threshold_frames_ * kHardLimitThresholds),
       thread_([this] {
         NameThisThread("line-checkpoint");
         Loop();
@@ -34,8 +36,10 @@ int Checkpointer::OnCommit(void* self, sqlite3* db, const char* schema, int fram
   if (frames >= checkpointer->hard_limit_frames_) {
     // Runs on the writer thread inside its commit, exactly where SQLite's own auto-checkpoint
     // would: the safety valve, not the common path.
-    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    checkpointer->checkpoints_.fetch_add(1);
+    if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
+        SQLITE_OK) {
+      checkpointer->checkpoints_.fetch_add(1);
+    }
     return SQLITE_OK;
   }
   // Frames committed since the last pass ended; all of them once the WAL has started over.
@@ -45,6 +49,9 @@ int Checkpointer::OnCommit(void* self, sqlite3* db, const char* schema, int fram
       !checkpointer->finish_due_.load(std::memory_order_relaxed)) {
     {
       std::lock_guard<std::mutex> lock(checkpointer->mu_);
+      // Again under the lock, which the thread holds when it sets finish_due_: a pass that
+      // just ended is not followed by another before the writer has finished it.
+      if (checkpointer->finish_due_.load()) return SQLITE_OK;
       checkpointer->due_ = true;
     }
     checkpointer->wake_.notify_one();
@@ -100,11 +107,11 @@ void Checkpointer::Loop() {
       rc = Pass(&log_frames);
       if (log_frames - before < kCatchUpFrames) break;  // (negative once the WAL started over)
     }
+    lock.lock();
     if (rc == SQLITE_OK) {
       last_pass_frames_.store(log_frames, std::memory_order_relaxed);
       if (!last) finish_due_.store(true);
     }
-    lock.lock();
     if (last) return;
     // Commits during the passes asked for another; what they added is the writer's to finish,
     // and the next pass waits for another threshold of frames.
