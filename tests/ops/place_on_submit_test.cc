@@ -5,6 +5,7 @@
 #include <future>
 
 #include "engine_fixture.h"
+#include "testing/writer_gate.h"
 
 namespace line::testing {
 namespace {
@@ -38,16 +39,8 @@ class PlaceOnSubmitTest : public EngineTest {
     Status held, next;
   };
   SharedGroup BatchInAGroupWith(const std::string& pool, int n, TxBody next) {
-    std::promise<void> entered, release;
-    std::promise<Status> held, after;
-    store_->Write(
-        [&](Tx&) {
-          entered.set_value();
-          release.get_future().wait();
-          return Status::Ok();
-        },
-        [&](Status s) { held.set_value(s); });
-    entered.get_future().wait();
+    std::promise<Status> after;
+    WriterGate gate(*store_);
     std::promise<Result<ScheduleEvalsResponse>> batch_done;
     ScheduleEvalsRequest batch;
     batch.pool_id = pool;
@@ -57,9 +50,9 @@ class PlaceOnSubmitTest : public EngineTest {
       batch_done.set_value(std::move(r));
     });
     store_->Write(std::move(next), [&](Status s) { after.set_value(s); });
-    release.set_value();
+    gate.Release();
     SharedGroup group;
-    group.held = held.get_future().get();
+    group.held = gate.Done();
     group.next = after.get_future().get();
     group.batch = batch_done.get_future().get();
     return group;

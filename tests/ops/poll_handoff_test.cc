@@ -5,6 +5,7 @@
 #include <future>
 
 #include "engine_fixture.h"
+#include "testing/writer_gate.h"
 
 namespace line::testing {
 namespace {
@@ -119,18 +120,7 @@ TEST_F(PollHandoffTest, APollIsAnsweredWithoutWaitingForTheWriterAndNeverTwice) 
   const std::string eval = Submit(pool, 1);  // placed, not delivered: nobody was polling
   Settle();
 
-  // Hold the writer: a body that waits for the test.
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<void> holding;
-  store_->Write(
-      [&holding, released](Tx&) {
-        holding.set_value();
-        released.wait();
-        return Status::Ok();
-      },
-      [](Status) {});
-  holding.get_future().wait();
+  WriterGate gate(*store_);
 
   auto first = std::async(std::launch::async, [&] {
     return Call(&Service::ReceiveAllocs, ReceiveAllocsRequest{pool, worker, 10, 0});
@@ -143,7 +133,7 @@ TEST_F(PollHandoffTest, APollIsAnsweredWithoutWaitingForTheWriterAndNeverTwice) 
   });
   const bool second_answered =
       second.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
-  release.set_value();
+  gate.Release();
   ASSERT_TRUE(answered) << "the poll waited for the writer";
   Result<ReceiveAllocsResponse> got = first.get();
   ASSERT_TRUE(got.ok()) << got.status().ToString();

@@ -20,6 +20,7 @@
 #include "store/sqlite/sql.h"
 #include "store_conformance.h"
 #include "store_test_util.h"
+#include "testing/writer_gate.h"
 #include "temp_dir.h"
 
 namespace line::testing_store {
@@ -322,16 +323,7 @@ TEST(SqliteStoreTest, GroupCommitSharesOneCommitAmongManyBodies) {
   ASSERT_NE(store, nullptr);
   constexpr int kThreads = 4;
   constexpr int kPerThread = 250;
-  std::promise<void> entered, release;
-  std::promise<Status> gate_done;
-  store->Write(
-      [&](Tx&) {
-        entered.set_value();
-        release.get_future().wait();
-        return Status::Ok();
-      },
-      [&](Status s) { gate_done.set_value(s); });
-  entered.get_future().wait();
+  testing::WriterGate gate(*store);
   SqliteStoreStats before = store->Stats();
 
   std::atomic<int> done{0};
@@ -354,8 +346,8 @@ TEST(SqliteStoreTest, GroupCommitSharesOneCommitAmongManyBodies) {
     });
   }
   for (std::thread& t : threads) t.join();
-  release.set_value();
-  LINE_EXPECT_OK(gate_done.get_future().get());
+  gate.Release();
+  LINE_EXPECT_OK(gate.Done());
   all_done.get_future().wait();
 
   SqliteStoreStats after = store->Stats();
@@ -375,20 +367,12 @@ TEST(SqliteStoreTest, GroupsAreBounded) {
   options.max_group_bodies = 10;
   std::unique_ptr<SqliteStore> store = MustOpen(dir.File("line.db"), options);
   ASSERT_NE(store, nullptr);
-  std::promise<void> entered, release;
-  store->Write(
-      [&](Tx&) {
-        entered.set_value();
-        release.get_future().wait();
-        return Status::Ok();
-      },
-      nullptr);
-  entered.get_future().wait();
+  testing::WriterGate gate(*store);
   SqliteStoreStats before = store->Stats();
   for (int i = 0; i < 95; ++i) {
     store->Write([i](Tx& tx) { return tx.InsertPool(MakePool("p" + std::to_string(i))); }, nullptr);
   }
-  release.set_value();
+  gate.Release();
   store->Close();  // drains the queue
   SqliteStoreStats after = store->Stats();
   EXPECT_EQ(after.bodies - before.bodies, 96);

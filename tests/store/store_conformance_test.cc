@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "store_test_util.h"
+#include "testing/writer_gate.h"
 
 namespace line::testing_store {
 namespace {
@@ -37,28 +38,7 @@ std::vector<std::string> AllocIds(const std::vector<Alloc>& allocs) {
 }
 using Ids = std::vector<std::string>;
 
-// Holds the writer inside a body until Release(), so that writes queued meanwhile form one
-// group behind it.
-class WriterGate {
- public:
-  explicit WriterGate(Store& store) {
-    store.Write(
-        [this](Tx&) {
-          entered_.set_value();
-          release_.get_future().wait();
-          return Status::Ok();
-        },
-        [this](Status s) { done_.set_value(std::move(s)); });
-    entered_.get_future().wait();
-  }
-  void Release() { release_.set_value(); }
-  Status Done() { return done_.get_future().get(); }
-
- private:
-  std::promise<void> entered_;
-  std::promise<void> release_;
-  std::promise<Status> done_;
-};
+using testing::WriterGate;
 
 
 // --- Pools ---
@@ -989,16 +969,8 @@ TEST_P(StoreConformanceTest, AFailedBodyReRunsItsGroupOnlyIfItWrote) {
     SCOPED_TRACE(failing_body_writes ? "the failing body wrote" : "the failing body only read");
     const std::string suffix = failing_body_writes ? "-w" : "-r";
     std::atomic<int> first_runs{0}, last_runs{0};
-    std::promise<void> entered, release;
-    std::promise<Status> gate, first, failing, last;
-    store->Write(
-        [&](Tx&) {
-          entered.set_value();
-          release.get_future().wait();
-          return Status::Ok();
-        },
-        [&](Status s) { gate.set_value(s); });
-    entered.get_future().wait();
+    std::promise<Status> first, failing, last;
+    WriterGate gate(*store);
     store->Write(
         [&](Tx& tx) {
           ++first_runs;
@@ -1017,8 +989,8 @@ TEST_P(StoreConformanceTest, AFailedBodyReRunsItsGroupOnlyIfItWrote) {
           return tx.InsertPool(MakePool("last" + suffix));
         },
         [&](Status s) { last.set_value(s); });
-    release.set_value();
-    LINE_EXPECT_OK(gate.get_future().get());
+    gate.Release();
+    LINE_EXPECT_OK(gate.Done());
     LINE_EXPECT_OK(first.get_future().get());
     EXPECT_EQ(failing.get_future().get().code(), Code::kNotFound);
     LINE_EXPECT_OK(last.get_future().get());
