@@ -84,8 +84,10 @@ void LineService::ReceiveAttempt(std::shared_ptr<ReceiveAllocsRequest> req,
   // on its store skips what it handed out within the visibility timeout (the ledger): those
   // allocs' delivery marks may still be on their way to the store.
   const bool alone = cluster_->Alone();
+  bool due = false;  // something is deliverable to the worker
   std::string pool_id;
-  std::vector<ReceivedAlloc> due;
+  std::vector<std::string> claimed;    // alone: what this poll claimed in the ledger,
+  std::vector<ReceivedAlloc> answer;   // and the answer made of them
   bool held_back = false;  // deliverable in the snapshot, but in the ledger
   TimeMs next_redelivery = 0;
   Status looked = store_->Read([&](Tx& tx) -> Status {
@@ -100,20 +102,20 @@ void LineService::ReceiveAttempt(std::shared_ptr<ReceiveAllocsRequest> req,
       std::vector<std::string> ids;
       for (const Alloc& alloc : allocs) ids.push_back(alloc.alloc_id);
       const auto max = static_cast<size_t>(req->max_number_of_messages);
-      const std::vector<std::string> claimed =
-          ledger_.Claim(key, ids, max, now - visibility_ms, now);
+      claimed = ledger_.Claim(key, ids, max, now - visibility_ms, now);
       held_back = claimed.size() < std::min(max, allocs.size());
       const std::set<std::string> mine(claimed.begin(), claimed.end());
       for (const Alloc& alloc : allocs) {
         if (!mine.contains(alloc.alloc_id)) continue;
         // (A failure here leaves the claimed allocs held: delivered again after the timeout.)
         LINE_ASSIGN_OR_RETURN(Eval eval, FindEval(tx, pool.pool_id, alloc.eval_id));
-        due.push_back(ToReceived(alloc, std::move(eval.payload)));
+        answer.push_back(ToReceived(alloc, std::move(eval.payload)));
       }
-    } else if (!allocs.empty()) {
-      due.push_back(ToReceived(allocs.front(), ""));  // only says that something is due
+      due = !claimed.empty();
+    } else {
+      due = !allocs.empty();
     }
-    if (due.empty()) {
+    if (!due) {
       LINE_ASSIGN_OR_RETURN(TimeMs earliest,
                             tx.EarliestUnackedDelivery(pool.pool_id, worker.worker_id));
       if (earliest > 0) next_redelivery = earliest + visibility_ms;
@@ -124,8 +126,12 @@ void LineService::ReceiveAttempt(std::shared_ptr<ReceiveAllocsRequest> req,
     (*reply)(looked);
     return;
   }
-  if (!due.empty()) {
-    TakeDue(req, reply, deadline, std::move(pool_id), std::move(due), now);
+  if (due && alone) {
+    AnswerClaimed(*reply, pool_id, std::move(claimed), std::move(answer), now);
+    return;
+  }
+  if (due) {
+    TakeDue(req, reply, deadline, now);
     return;
   }
   if (now >= deadline) {
@@ -159,33 +165,34 @@ void LineService::ReceiveAttempt(std::shared_ptr<ReceiveAllocsRequest> req,
   if (!parked) (*reply)(ReceiveAllocsResponse{});  // shutting down: answer empty now
 }
 
+void LineService::AnswerClaimed(const Reply<ReceiveAllocsResponse>& reply,
+                                const std::string& pool_id, std::vector<std::string> claimed,
+                                std::vector<ReceivedAlloc> answer, TimeMs now) {
+  // The snapshot's allocs are committed, and the ledger (which the read claimed them in)
+  // keeps this node's later polls off them, so the answer need not wait for the marks
+  // (decision 0012). The marks go to the store lazily: they matter only after a restart,
+  // when the ledger is gone; a mark lost with the process means only that the alloc is
+  // delivered again (at-least-once, like a lost acknowledgement).
+  const int64_t visibility_ms = options_.visibility_timeout * 1000;
+  store_->WriteLazy(
+      [pool_id, claimed = std::move(claimed), now, visibility_ms](Tx& tx) -> Status {
+        return tx.MarkDelivered(pool_id, claimed, now, now - visibility_ms).status();
+      },
+      [pool_id](Status status) {
+        if (!status.ok()) {
+          spdlog::warn("pool {}: delivery marks not stored ({}); the allocs will be delivered "
+                       "again after a restart", pool_id, status.ToString());
+        }
+      });
+  ReceiveAllocsResponse response;
+  response.allocs = std::move(answer);
+  reply(std::move(response));
+}
+
 void LineService::TakeDue(std::shared_ptr<ReceiveAllocsRequest> req,
                           std::shared_ptr<Reply<ReceiveAllocsResponse>> reply, TimeMs deadline,
-                          std::string pool_id, std::vector<ReceivedAlloc> due, TimeMs now) {
+                          TimeMs now) {
   const int64_t visibility_ms = options_.visibility_timeout * 1000;
-  if (cluster_->Alone()) {
-    // The snapshot's allocs are committed, and the ledger (which the read claimed them in)
-    // keeps this node's later polls off them, so the answer need not wait for the marks
-    // (decision 0012). The marks go to the store lazily: they matter only after a restart,
-    // when the ledger is gone; a mark lost with the process means only that the alloc is
-    // delivered again (at-least-once, like a lost acknowledgement).
-    std::vector<std::string> ids;
-    for (const ReceivedAlloc& alloc : due) ids.push_back(alloc.alloc_id);
-    store_->WriteLazy(
-        [pool_id, ids, now, visibility_ms](Tx& tx) -> Status {
-          return tx.MarkDelivered(pool_id, ids, now, now - visibility_ms).status();
-        },
-        [pool_id](Status status) {
-          if (!status.ok()) {
-            spdlog::warn("pool {}: delivery marks not stored ({}); the allocs will be delivered "
-                         "again after a restart", pool_id, status.ToString());
-          }
-        });
-    ReceiveAllocsResponse response;
-    response.allocs = std::move(due);
-    (*reply)(std::move(response));
-    return;
-  }
   // Several nodes: take them in a write transaction, which re-checks and marks delivery.
   Write<ReceiveAllocsResponse>(
       [req, now, visibility_ms](Tx& tx) -> Result<ReceiveAllocsResponse> {

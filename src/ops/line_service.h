@@ -76,13 +76,15 @@ class LineService final : public Service {
   // One attempt of a long-poll: deliver what is due, or park until woken or `deadline`.
   void ReceiveAttempt(std::shared_ptr<ReceiveAllocsRequest> req,
                       std::shared_ptr<Reply<ReceiveAllocsResponse>> reply, TimeMs deadline);
-  // A poll that found `due` allocs on its read snapshot takes them: alone on the store, it
-  // answers with them at once (the read claimed them in the ledger) and marks them delivered
-  // lazily; beside other nodes, it marks them in a durable write and answers with those it
-  // marked (`due` then only says that something is due).
+  // A poll of a node alone on its store, whose read claimed `claimed` in the ledger: answers
+  // with them at once and marks them delivered lazily (decision 0012).
+  void AnswerClaimed(const Reply<ReceiveAllocsResponse>& reply, const std::string& pool_id,
+                     std::vector<std::string> claimed, std::vector<ReceivedAlloc> answer,
+                     TimeMs now);
+  // A poll of a node beside others that found something due: takes it in a durable write,
+  // which re-checks and marks delivery, and answers with what it marked.
   void TakeDue(std::shared_ptr<ReceiveAllocsRequest> req,
-               std::shared_ptr<Reply<ReceiveAllocsResponse>> reply, TimeMs deadline,
-               std::string pool_id, std::vector<ReceivedAlloc> due, TimeMs now);
+               std::shared_ptr<Reply<ReceiveAllocsResponse>> reply, TimeMs deadline, TimeMs now);
 
   Store* const store_;
   Clock* const clock_;
