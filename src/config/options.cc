@@ -32,7 +32,8 @@ const std::vector<Knob>& Knobs() {
       {"replica-ttl", "LINE_REPLICA_TTL",
        "replica validity per heartbeat, seconds; up to a tenth (at most 5 s) more (default 60)",
        nullptr, &Options::replica_ttl},
-      {"alloc-ttl", "LINE_ALLOC_TTL", "alloc life without a heartbeat, seconds (default 30)",
+      {"alloc-ttl", "LINE_ALLOC_TTL", "alloc life without a heartbeat, seconds; after a heartbeat up to a tenth (at "
+       "most 5 s) more (default 30)",
        nullptr, &Options::alloc_ttl},
       {"max-retry", "LINE_MAX_RETRY", "placements before an eval is dead-lettered (default 3)",
        nullptr, &Options::max_retry},

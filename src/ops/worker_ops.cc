@@ -80,10 +80,12 @@ void LineService::SendHeartbeat(HeartbeatRequest req, Reply<HeartbeatResponse> r
         HeartbeatResponse response;
         if (!req.allocs.empty()) {
           LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
-          // Only this worker's live allocs are renewed; the rest are reported, not fatal.
+          // Only this worker's live allocs are renewed; the rest are reported, not fatal. In
+          // the same steps as the worker: with equal TTLs a silent worker and its allocs
+          // expire together, and the allocs end as "worker expired", not a step before it.
           LINE_ASSIGN_OR_RETURN(std::vector<std::string> renewed_ids,
                                 tx.RenewAllocs(pool.pool_id, req.worker_id, req.allocs,
-                                               now + pool.alloc_ttl_s * 1000));
+                                               RenewedDeadline(now, pool.alloc_ttl_s * 1000)));
           std::set<std::string> known(renewed_ids.begin(), renewed_ids.end());
           std::set<std::string> reported;
           for (const std::string& id : req.allocs) {

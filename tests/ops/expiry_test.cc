@@ -112,6 +112,35 @@ TEST_F(ExpiryTest, DeadWorkerTakesItsAllocsWithItInTheSameStep) {
   ExpectCapacityInvariant(pool);
 }
 
+// A worker that goes silent after a heartbeat listing its alloc, with equal worker and alloc
+// TTLs: both deadlines come from the same heartbeat in the same steps, so the alloc does not
+// expire on its own a step before its worker, and its eval's history says "worker expired".
+// (Found by a clean-clone CI run, with alloc renewals exact and worker renewals in steps.)
+TEST_F(ExpiryTest, ASilentWorkerAndItsHeartbeatedAllocExpireTogether) {
+  options_.worker_ttl = 10;
+  options_.alloc_ttl = 10;
+  StopEngine();
+  StartEngine();
+  std::string pool = NewPool();
+  std::string doomed = NewWorker(pool, 5);
+  std::string eval = Submit(pool, 5);
+  ASSERT_EQ(EvalOf(pool, eval).worker_id, doomed);
+  clock_.Advance(1'234);  // off any step boundary
+  ASSERT_TRUE(Heartbeat(pool, doomed, {}, {EvalOf(pool, eval).alloc_id}).ok());
+
+  clock_.Advance(10'000 + 1);  // past both exact TTLs, within the step
+  Sweep();
+  EXPECT_EQ(EvalOf(pool, eval).worker_id, doomed) << "the alloc expired before its worker";
+  std::string survivor = NewWorker(pool, 5);
+  clock_.Advance(1'000);  // past the step too
+  Sweep();
+  EvalDescription moved = EvalOf(pool, eval);
+  EXPECT_EQ(moved.worker_id, survivor);
+  ASSERT_EQ(moved.history.size(), 2u);
+  EXPECT_EQ(moved.history[0].reason, "worker expired");
+  ExpectCapacityInvariant(pool);
+}
+
 // A heartbeat keeps its worker for at least WORKER_TTL and at most one renewal step (a tenth of
 // the TTL, at most 5 s) longer; a later heartbeat inside the step keeps the same deadline.
 TEST_F(ExpiryTest, AHeartbeatKeepsItsWorkerAtLeastTheTtlAndAtMostAStepLonger) {
