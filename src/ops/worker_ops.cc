@@ -43,52 +43,64 @@ void LineService::RegisterWorker(RegisterWorkerRequest req, Reply<RegisterWorker
       });
 }
 
-void LineService::SendHeartbeat(HeartbeatRequest req, Reply<HeartbeatResponse> reply) {
-  TimeMs now = clock_->NowMs();
-  int64_t worker_ttl_ms = options_.worker_ttl * 1000;
-  int64_t replica_ttl_ms = options_.replica_ttl * 1000;
+void LineService::SendHeartbeat(HeartbeatRequest request, Reply<HeartbeatResponse> reply) {
+  const TimeMs now = clock_->NowMs();
+  const TimeMs worker_deadline = RenewedDeadline(now, options_.worker_ttl * 1000);
+  const TimeMs replica_deadline = RenewedDeadline(now, options_.replica_ttl * 1000);
+  // Alone on its store, this node sees every deletion, so its gate knows when a heartbeat
+  // would write nothing; beside other nodes it does not (renewal_gate.h, decision 0013).
+  RenewalGate* gate = cluster_->Alone() ? &cache_->renewals() : nullptr;
+  if (gate != nullptr && request.allocs.empty() &&
+      gate->CoversHeartbeat(request.pool_id, request.worker_id, request.datasets,
+                            worker_deadline, replica_deadline)) {
+    reply(HeartbeatResponse{});
+    return;
+  }
+  auto req = std::make_shared<const HeartbeatRequest>(std::move(request));
+  auto generation = std::make_shared<uint64_t>(0);
   Write<HeartbeatResponse>(
-      [req = std::move(req), now, worker_ttl_ms,
-       replica_ttl_ms](Tx& tx, CapacityDeltas& deltas) -> Result<HeartbeatResponse> {
+      [req, now, worker_deadline, replica_deadline, gate,
+       generation](Tx& tx, CapacityDeltas& deltas) -> Result<HeartbeatResponse> {
+        // Read before the renewal: a deletion after this point keeps the gate from learning
+        // this heartbeat's deadlines.
+        if (gate != nullptr) *generation = gate->generation();
         // The worker is renewed only if alive, in the renewal's own statement(s) (RenewWorker).
         // A live worker also proves its pool exists (a pool's workers are deleted with it;
         // a disbanded pool's workers still heartbeat their running allocs, SPEC), so the
         // pool is read only to name an error or for its alloc TTL.
-        LINE_ASSIGN_OR_RETURN(bool alive,
-                              tx.RenewWorker(req.pool_id, req.worker_id, now,
-                                             RenewedDeadline(now, worker_ttl_ms)));
+        LINE_ASSIGN_OR_RETURN(bool alive, tx.RenewWorker(req->pool_id, req->worker_id, now,
+                                                         worker_deadline));
         if (!alive) {
           // No such pool, or the worker is not registered or expired: the lookups' errors.
-          LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
-          LINE_RETURN_IF_ERROR(FindLiveWorker(tx, pool.pool_id, req.worker_id, now).status());
-          return Status::Internal("worker " + req.worker_id + " alive but not renewed");
+          LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req->pool_id));
+          LINE_RETURN_IF_ERROR(FindLiveWorker(tx, pool.pool_id, req->worker_id, now).status());
+          return Status::Internal("worker " + req->worker_id + " alive but not renewed");
         }
-        std::set<std::string> datasets(req.datasets.begin(), req.datasets.end());
+        std::set<std::string> datasets(req->datasets.begin(), req->datasets.end());
         bool invalidated = false;
         for (const std::string& dataset_id : datasets) {
-          Replica replica{req.pool_id, dataset_id, req.worker_id,
-                          RenewedDeadline(now, replica_ttl_ms)};
+          Replica replica{req->pool_id, dataset_id, req->worker_id, replica_deadline};
           LINE_ASSIGN_OR_RETURN(bool held, tx.RenewReplica(replica, now));
           if (held) continue;
           LINE_RETURN_IF_ERROR(tx.UpsertReplica(replica));
           // A dataset it did not hold changes locality: the pool's snapshot is rebuilt.
           if (!invalidated) {
-            deltas.push_back({CapacityDelta::Kind::kInvalidatePool, req.pool_id});
+            deltas.push_back({CapacityDelta::Kind::kInvalidatePool, req->pool_id});
             invalidated = true;
           }
         }
         HeartbeatResponse response;
-        if (!req.allocs.empty()) {
-          LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req.pool_id));
+        if (!req->allocs.empty()) {
+          LINE_ASSIGN_OR_RETURN(Pool pool, FindPool(tx, req->pool_id));
           // Only this worker's live allocs are renewed; the rest are reported, not fatal. In
           // the same steps as the worker: with equal TTLs a silent worker and its allocs
           // expire together, and the allocs end as "worker expired", not a step before it.
           LINE_ASSIGN_OR_RETURN(std::vector<std::string> renewed_ids,
-                                tx.RenewAllocs(pool.pool_id, req.worker_id, req.allocs,
+                                tx.RenewAllocs(pool.pool_id, req->worker_id, req->allocs,
                                                RenewedDeadline(now, pool.alloc_ttl_s * 1000)));
           std::set<std::string> known(renewed_ids.begin(), renewed_ids.end());
           std::set<std::string> reported;
-          for (const std::string& id : req.allocs) {
+          for (const std::string& id : req->allocs) {
             if (!known.count(id) && reported.insert(id).second) {
               response.unknown_allocs.push_back(id);
             }
@@ -98,7 +110,13 @@ void LineService::SendHeartbeat(HeartbeatRequest req, Reply<HeartbeatResponse> r
       },
       // Soft state: renewals, replicas and acks that the next heartbeat repeats, and a
       // restart grants everyone a full TTL anyway (docs/decisions/0006-lazy-heartbeats.md).
-      std::move(reply), nullptr, /*lazy=*/true);
+      std::move(reply),
+      [req, worker_deadline, replica_deadline, gate, generation](const HeartbeatResponse&) {
+        if (gate == nullptr) return;
+        gate->Record(req->pool_id, req->worker_id, req->datasets, worker_deadline,
+                     replica_deadline, *generation);
+      },
+      /*lazy=*/true);
 }
 
 void LineService::DrainWorker(WorkerRequest req, Reply<Empty> reply) {

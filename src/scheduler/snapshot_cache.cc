@@ -1,6 +1,30 @@
 #include "scheduler/snapshot_cache.h"
 
 namespace line {
+namespace {
+
+// What a body's deltas deleted, told to the heartbeat gate (renewal_gate.h): a worker no
+// longer a candidate may be gone, expired replicas are of unknown workers, a deleted pool took
+// all of its workers with it.
+void ForgetDeleted(const CapacityDeltas& deltas, RenewalGate& gate) {
+  for (const CapacityDelta& delta : deltas) {
+    switch (delta.kind) {
+      case CapacityDelta::Kind::kRemoveWorker:
+        gate.Forget(delta.pool_id, delta.worker_id);
+        break;
+      case CapacityDelta::Kind::kInvalidateAll:
+        gate.ForgetAll();
+        break;
+      case CapacityDelta::Kind::kDeletePool:
+        gate.ForgetPool(delta.pool_id);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+}  // namespace
 
 std::unique_ptr<PoolSnapshot> SnapshotCache::Take(const std::string& pool_id) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -35,6 +59,7 @@ void SnapshotCache::PutIfCurrent(const std::string& pool_id,
 }
 
 void SnapshotCache::Apply(const CapacityDeltas& deltas) {
+  ForgetDeleted(deltas, renewals_);
   std::lock_guard<std::mutex> lock(mu_);
   for (const CapacityDelta& delta : deltas) {
     if (delta.kind == CapacityDelta::Kind::kInvalidateAll) {
@@ -63,6 +88,7 @@ void SnapshotCache::Apply(const CapacityDeltas& deltas) {
 }
 
 void SnapshotCache::InvalidateTouched(const CapacityDeltas& deltas) {
+  ForgetDeleted(deltas, renewals_);
   std::lock_guard<std::mutex> lock(mu_);
   for (const CapacityDelta& delta : deltas) {
     if (delta.kind == CapacityDelta::Kind::kInvalidateAll) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "scheduler/placement.h"
+#include "scheduler/renewal_gate.h"
 
 namespace line {
 
@@ -30,6 +31,7 @@ struct CapacityDelta {
     kRemoveWorker,    // worker_id is no longer a candidate (died, drained, deregistered)
     kInvalidatePool,  // rebuild the pool's snapshot (a worker registered, replicas changed)
     kInvalidateAll,   // rebuild every snapshot (replicas of unknown pools expired)
+    kDeletePool,      // the pool and everything of it were deleted (POOL_TTL after disband)
     kPlaced,          // the body placed on the pool's snapshot itself (nothing to apply); if
                       // the body runs again or fails, the snapshot it charged is dropped
   };
@@ -63,6 +65,10 @@ class SnapshotCache {
 
   size_t size() const;
 
+  // The heartbeat gate beside the snapshots: the deltas that delete workers, replicas or pools
+  // reach it through Apply and InvalidateTouched, in the same body order (renewal_gate.h).
+  RenewalGate& renewals() { return renewals_; }
+
   // Called after a tracked write body committed, with what it changed: how the cluster learns
   // which pools another node's owner must look at again. Set once, before any write.
   using CommittedHook = std::function<void(const CapacityDeltas&)>;
@@ -79,6 +85,7 @@ class SnapshotCache {
   std::unordered_map<std::string, uint64_t> epochs_;  // guarded by mu_: per-pool invalidations
   uint64_t all_epoch_ = 0;                            // guarded by mu_: InvalidateAll calls
   CommittedHook committed_hook_;                      // constant once writes begin
+  RenewalGate renewals_;                              // thread-safe itself
 };
 
 }  // namespace line

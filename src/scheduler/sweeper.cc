@@ -75,7 +75,7 @@ Status SweepBatch(Tx& tx, TimeMs now, int64_t pool_ttl_ms, SweepReport& report,
                         tx.PoolsDisbandedBy(now - pool_ttl_ms, kSweepBatch));
   for (const std::string& pool_id : old_pools) {
     LINE_RETURN_IF_ERROR(tx.DeletePool(pool_id));
-    deltas.push_back({CapacityDelta::Kind::kInvalidatePool, pool_id});
+    deltas.push_back({CapacityDelta::Kind::kDeletePool, pool_id});
     ++report.deleted_pools;
     log_lines.push_back("pool " + pool_id + " deleted, POOL_TTL after its disband");
   }

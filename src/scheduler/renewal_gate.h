@@ -1,0 +1,76 @@
+// RenewalGate: what this node knows of the deadlines its store holds for heart-beating workers
+// and their replicas, so that a heartbeat that would write nothing is answered without the
+// writer (docs/decisions/0013-heartbeats-that-change-nothing.md).
+//
+// Heartbeats renew deadlines in steps (decision 0010), so most of them find every deadline
+// already as late as they would set it, and their store write changes nothing; yet each still
+// took a turn of the single writer, its statements, and two thread hops. The gate keeps, per
+// worker, lower bounds of the deadlines the store holds, learnt from heartbeats that committed
+// on this node: a renewal that returned true left the deadline at least where it asked.
+//
+// Exactness rests on the same ordering as SnapshotCache: a deadline in the store only ever goes
+// down by a deletion (a worker deregistered or expired, a replica expired, a pool deleted), every
+// deletion happens in a write body that reports it as a CapacityDelta, and those deltas reach
+// the gate in body order, before the body's commit (Forget). A bound learnt by a heartbeat is
+// recorded after its commit, and only if nothing was forgotten since its body ran (the
+// generation), so a deletion ordered after the renewal always wins. The gate can make a
+// heartbeat slower (it takes the writer), never wrong. Only for a node alone on its store: other
+// nodes' deletions would not reach it.
+//
+// Thread-safe: heartbeats ask it on the HTTP threads; the writer thread records and forgets.
+// Owned by the SnapshotCache it sits beside.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace line {
+
+class RenewalGate {
+ public:
+  // A heartbeat of (pool_id, worker_id) listing `datasets` (and no allocs), at `now`, that would
+  // renew the worker to `worker_deadline` and each dataset to `replica_deadline`: true when the
+  // store is known to hold every one of those deadlines already, so the worker is alive, holds
+  // each dataset, and the heartbeat's write would change nothing.
+  bool CoversHeartbeat(const std::string& pool_id, const std::string& worker_id,
+                       const std::vector<std::string>& datasets, TimeMs worker_deadline,
+                       TimeMs replica_deadline) const;
+
+  // Moves on with every Forget; read by a heartbeat's body, given back to Record.
+  uint64_t generation() const;
+
+  // After a heartbeat's commit: the store holds the worker's deadline at `worker_deadline` or
+  // later, and each of `datasets`' at `replica_deadline` or later. Ignored when anything was
+  // forgotten since `generation` was read (in the body), since that deletion may come after it.
+  void Record(const std::string& pool_id, const std::string& worker_id,
+              const std::vector<std::string>& datasets, TimeMs worker_deadline,
+              TimeMs replica_deadline, uint64_t generation);
+
+  // In a write body, before its commit: the worker (or the pool, or everything) may have lost
+  // rows or deadlines.
+  void Forget(const std::string& pool_id, const std::string& worker_id);
+  void ForgetPool(const std::string& pool_id);
+  void ForgetAll();
+
+  size_t workers() const;  // for tests
+
+ private:
+  struct Known {
+    TimeMs worker_deadline = 0;
+    // Sorted by dataset id; a worker holds few.
+    std::vector<std::pair<std::string, TimeMs>> replicas;
+  };
+  using Workers = std::unordered_map<std::string, Known>;
+
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Workers> pools_;  // guarded by mu_
+  uint64_t generation_ = 0;                          // guarded by mu_
+};
+
+}  // namespace line
