@@ -44,6 +44,8 @@ constexpr auto kLingerTimeout = std::chrono::seconds(1);
 // late). One timer for the server instead of one armed and cancelled around every read and
 // write: that was 5-10 % of a core at 10,000 heartbeats/s (docs/performance.md).
 constexpr auto kDeadlineSweep = std::chrono::milliseconds(250);
+// A connection keeps its last response body's buffer for the next response up to this size.
+constexpr size_t kKeptResponseBytes = 64 * 1024;
 
 // Shared by the server and every Responder. While `open`, the io_context is alive and posting
 // to it is allowed; Stop() closes it before stopping the io_context, so a Responder called late
@@ -181,25 +183,21 @@ class Session : public std::enable_shared_from_this<Session> {
   // Shutdown ran out of patience: close whatever the state.
   void ForceClose() { Close(); }
 
-  // Writes the response to the request being handled (from a Responder, via the strand).
+  // Writes the response to the request being handled (from a Responder, on the strand).
   void Deliver(HttpResponse response) {
     if (state_ != State::kHandling) return;  // closed meanwhile
     state_ = State::kWriting;
     bool keep_alive = keep_alive_ && !stopping_ && !close_after_response_;
-    auto res = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(response.status), version_);
-    res->set(http::field::server, "line");
-    res->set(http::field::content_type, response.content_type);
     if (response.content_type == "application/json" &&
         (response.body.empty() || response.body.back() != '\n')) {
       response.body.push_back('\n');
     }
-    res->body() = std::move(response.body);
-    res->keep_alive(keep_alive);
-    res->prepare_payload();
-    response_ = res;
+    response_body_ = std::move(response.body);
+    FormatHead(response.status, response.content_type, keep_alive);
     SetDeadline(server_->options.write_timeout);
-    http::async_write(stream_, *res,
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(response_head_),
+                                              asio::buffer(response_body_)};
+    asio::async_write(stream_, buffers,
                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
                         self->OnWrite(keep_alive, ec);
                       });
@@ -233,7 +231,9 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!gate->open) return;
       std::shared_ptr<Session> s = session.lock();
       if (s == nullptr) return;
-      asio::post(s->executor(), [s, response = std::move(response)]() mutable {
+      // Inline when already on the session's thread (an answer the handler had at once, such
+      // as a heartbeat the renewal gate covers); queued to it from anywhere else.
+      asio::dispatch(s->executor(), [s, response = std::move(response)]() mutable {
         s->Deliver(std::move(response));
       });
     }
@@ -348,7 +348,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnWrite(bool keep_alive, beast::error_code ec) {
-    response_.reset();
+    // A large answer (a page of evals with their payloads) is not kept for the next one.
+    if (response_body_.capacity() > kKeptResponseBytes) std::string().swap(response_body_);
     if (state_ == State::kClosed) return;
     if (ec) {
       Close();
@@ -384,6 +385,25 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
+  // The status line and headers of the response in response_body_, into response_head_: the
+  // same bytes Beast's serializer wrote for these fields, without building a fields container
+  // per response (its allocations were a visible part of the HTTP thread's time).
+  void FormatHead(int status, const std::string& content_type, bool keep_alive) {
+    response_head_.clear();
+    response_head_ += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    response_head_ += std::to_string(status);
+    response_head_ += ' ';
+    response_head_ += std::string_view(http::obsolete_reason(static_cast<http::status>(status)));
+    response_head_ += "\r\nServer: line\r\nContent-Type: ";
+    response_head_ += content_type;
+    response_head_ += "\r\nContent-Length: ";
+    response_head_ += std::to_string(response_body_.size());
+    // HTTP/1.1 keeps a connection open unless told; HTTP/1.0 closes it unless told.
+    if (version_ >= 11 && !keep_alive) response_head_ += "\r\nConnection: close";
+    if (version_ < 11 && keep_alive) response_head_ += "\r\nConnection: keep-alive";
+    response_head_ += "\r\n\r\n";
+  }
+
   // Timeouts: a deadline per connection, enforced by the server's sweep (SweepDeadlines).
   void SetDeadline(SteadyClock::duration timeout) {
     deadline_ns_.store((SteadyClock::now() + timeout).time_since_epoch().count(),
@@ -408,7 +428,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::atomic<int64_t> deadline_ns_{std::numeric_limits<int64_t>::max()};
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<http::response<http::string_body>> response_;  // alive while being written
+  std::string response_head_;  // the response being written: head, then body
+  std::string response_body_;
   State state_ = State::kReading;
   bool keep_alive_ = true;
   unsigned version_ = 11;
