@@ -40,8 +40,12 @@ Engine::Engine(Store* store, Clock* clock, Options options, std::unique_ptr<Clus
   cache_.SetCommittedHook([this](const CapacityDeltas& deltas) {
     std::set<std::string> pools;
     for (const CapacityDelta& delta : deltas) {
-      // Placements are the owner's own: no other node keeps a snapshot of its pools.
-      if (delta.kind == CapacityDelta::Kind::kPlaced) continue;
+      // Placements are the owner's own: no other node keeps a snapshot of its pools. An
+      // ended alloc changes capacity only through its kRelease.
+      if (delta.kind == CapacityDelta::Kind::kPlaced ||
+          delta.kind == CapacityDelta::Kind::kAllocEnded) {
+        continue;
+      }
       if (!delta.pool_id.empty()) pools.insert(delta.pool_id);
     }
     for (const std::string& pool_id : pools) cluster_->PoolChanged(pool_id, /*capacity_changed=*/true);

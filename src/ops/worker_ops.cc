@@ -43,6 +43,23 @@ void LineService::RegisterWorker(RegisterWorkerRequest req, Reply<RegisterWorker
       });
 }
 
+namespace {
+
+// Whether the gate knows the store already holds everything `req` would renew at `now`.
+bool Covered(const RenewalGate& gate, const HeartbeatRequest& req, TimeMs now,
+             TimeMs worker_deadline, TimeMs replica_deadline) {
+  TimeMs alloc_deadline = 0;
+  if (!req.allocs.empty()) {
+    std::optional<int64_t> alloc_ttl_ms = gate.AllocTtlMs(req.pool_id);
+    if (!alloc_ttl_ms) return false;
+    alloc_deadline = RenewedDeadline(now, *alloc_ttl_ms);
+  }
+  return gate.CoversHeartbeat(req.pool_id, req.worker_id, req.datasets, req.allocs,
+                              worker_deadline, replica_deadline, alloc_deadline);
+}
+
+}  // namespace
+
 void LineService::SendHeartbeat(HeartbeatRequest request, Reply<HeartbeatResponse> reply) {
   const TimeMs now = clock_->NowMs();
   const TimeMs worker_deadline = RenewedDeadline(now, options_.worker_ttl * 1000);
@@ -50,20 +67,27 @@ void LineService::SendHeartbeat(HeartbeatRequest request, Reply<HeartbeatRespons
   // Alone on its store, this node sees every deletion, so its gate knows when a heartbeat
   // would write nothing; beside other nodes it does not (renewal_gate.h, decision 0013).
   RenewalGate* gate = cluster_->Alone() ? &cache_->renewals() : nullptr;
-  if (gate != nullptr && request.allocs.empty() &&
-      gate->CoversHeartbeat(request.pool_id, request.worker_id, request.datasets,
-                            worker_deadline, replica_deadline)) {
+  if (gate != nullptr && Covered(*gate, request, now, worker_deadline, replica_deadline)) {
     reply(HeartbeatResponse{});
     return;
   }
   auto req = std::make_shared<const HeartbeatRequest>(std::move(request));
-  auto generation = std::make_shared<uint64_t>(0);
+  // What the body renewed, for the gate once it has committed.
+  struct Learnt {
+    uint64_t generation = 0;
+    RenewalGate::Renewal renewal;
+  };
+  auto learnt = std::make_shared<Learnt>();
+  learnt->renewal.worker_deadline = worker_deadline;
+  learnt->renewal.datasets = req->datasets;
+  learnt->renewal.replica_deadline = replica_deadline;
   Write<HeartbeatResponse>(
       [req, now, worker_deadline, replica_deadline, gate,
-       generation](Tx& tx, CapacityDeltas& deltas) -> Result<HeartbeatResponse> {
+       learnt](Tx& tx, CapacityDeltas& deltas) -> Result<HeartbeatResponse> {
         // Read before the renewal: a deletion after this point keeps the gate from learning
         // this heartbeat's deadlines.
-        if (gate != nullptr) *generation = gate->generation();
+        if (gate != nullptr) learnt->generation = gate->generation();
+        learnt->renewal.alloc_ids.clear();
         // The worker is renewed only if alive, in the renewal's own statement(s) (RenewWorker).
         // A live worker also proves its pool exists (a pool's workers are deleted with it;
         // a disbanded pool's workers still heartbeat their running allocs, SPEC), so the
@@ -95,9 +119,13 @@ void LineService::SendHeartbeat(HeartbeatRequest request, Reply<HeartbeatRespons
           // Only this worker's live allocs are renewed; the rest are reported, not fatal. In
           // the same steps as the worker: with equal TTLs a silent worker and its allocs
           // expire together, and the allocs end as "worker expired", not a step before it.
-          LINE_ASSIGN_OR_RETURN(std::vector<std::string> renewed_ids,
-                                tx.RenewAllocs(pool.pool_id, req->worker_id, req->allocs,
-                                               RenewedDeadline(now, pool.alloc_ttl_s * 1000)));
+          const TimeMs alloc_deadline = RenewedDeadline(now, pool.alloc_ttl_s * 1000);
+          LINE_ASSIGN_OR_RETURN(
+              std::vector<std::string> renewed_ids,
+              tx.RenewAllocs(pool.pool_id, req->worker_id, req->allocs, alloc_deadline));
+          learnt->renewal.alloc_ids = renewed_ids;
+          learnt->renewal.alloc_deadline = alloc_deadline;
+          learnt->renewal.alloc_ttl_ms = pool.alloc_ttl_s * 1000;
           std::set<std::string> known(renewed_ids.begin(), renewed_ids.end());
           std::set<std::string> reported;
           for (const std::string& id : req->allocs) {
@@ -111,10 +139,9 @@ void LineService::SendHeartbeat(HeartbeatRequest request, Reply<HeartbeatRespons
       // Soft state: renewals, replicas and acks that the next heartbeat repeats, and a
       // restart grants everyone a full TTL anyway (docs/decisions/0006-lazy-heartbeats.md).
       std::move(reply),
-      [req, worker_deadline, replica_deadline, gate, generation](const HeartbeatResponse&) {
+      [req, gate, learnt](const HeartbeatResponse&) {
         if (gate == nullptr) return;
-        gate->Record(req->pool_id, req->worker_id, req->datasets, worker_deadline,
-                     replica_deadline, *generation);
+        gate->Record(req->pool_id, req->worker_id, learnt->renewal, learnt->generation);
       },
       /*lazy=*/true);
 }

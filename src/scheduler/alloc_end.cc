@@ -10,6 +10,7 @@ Result<EvalSettled> EndAllocAndSettle(Tx& tx, const Pool& pool, const Alloc& all
   if (!ended) {
     return Status(Code::kAllocAlreadyEnded, "alloc_id " + alloc.alloc_id + " already ended");
   }
+  deltas.push_back({CapacityDelta::Kind::kAllocEnded, alloc.pool_id, alloc.worker_id});
   if (ending.release_capacity) {
     // False only when the worker is gone (its capacity went with it): nothing to give back.
     LINE_ASSIGN_OR_RETURN(bool released,

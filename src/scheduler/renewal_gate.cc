@@ -3,26 +3,64 @@
 #include <algorithm>
 
 namespace line {
+namespace {
+
+using Deadline = std::pair<std::string, TimeMs>;
+
+std::vector<Deadline>::const_iterator Find(const std::vector<Deadline>& deadlines,
+                                           const std::string& id) {
+  auto it = std::lower_bound(deadlines.begin(), deadlines.end(), id,
+                             [](const Deadline& d, const std::string& key) { return d.first < key; });
+  return it != deadlines.end() && it->first == id ? it : deadlines.end();
+}
+
+// Every id in `ids` is known with a deadline at `deadline` or later.
+bool AllCovered(const std::vector<Deadline>& known, const std::vector<std::string>& ids,
+                TimeMs deadline) {
+  for (const std::string& id : ids) {
+    auto it = Find(known, id);
+    if (it == known.end() || it->second < deadline) return false;
+  }
+  return true;
+}
+
+// Sets (or, with `keep_later`, raises) the deadline of each of `ids`.
+void Learn(std::vector<Deadline>& known, const std::vector<std::string>& ids, TimeMs deadline,
+           bool keep_later) {
+  for (const std::string& id : ids) {
+    auto it = std::lower_bound(known.begin(), known.end(), id,
+                               [](const Deadline& d, const std::string& key) { return d.first < key; });
+    if (it != known.end() && it->first == id) {
+      it->second = keep_later ? std::max(it->second, deadline) : deadline;
+    } else {
+      known.insert(it, {id, deadline});
+    }
+  }
+}
+
+}  // namespace
 
 bool RenewalGate::CoversHeartbeat(const std::string& pool_id, const std::string& worker_id,
                                   const std::vector<std::string>& datasets,
-                                  TimeMs worker_deadline, TimeMs replica_deadline) const {
+                                  const std::vector<std::string>& alloc_ids,
+                                  TimeMs worker_deadline, TimeMs replica_deadline,
+                                  TimeMs alloc_deadline) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto pool = pools_.find(pool_id);
   if (pool == pools_.end()) return false;
-  auto worker = pool->second.find(worker_id);
-  if (worker == pool->second.end()) return false;
+  auto worker = pool->second.workers.find(worker_id);
+  if (worker == pool->second.workers.end()) return false;
   const Known& known = worker->second;
-  if (known.worker_deadline < worker_deadline) return false;
-  for (const std::string& dataset_id : datasets) {
-    auto it = std::lower_bound(
-        known.replicas.begin(), known.replicas.end(), dataset_id,
-        [](const std::pair<std::string, TimeMs>& r, const std::string& id) { return r.first < id; });
-    if (it == known.replicas.end() || it->first != dataset_id || it->second < replica_deadline) {
-      return false;
-    }
-  }
-  return true;
+  return known.worker_deadline >= worker_deadline &&
+         AllCovered(known.replicas, datasets, replica_deadline) &&
+         AllCovered(known.allocs, alloc_ids, alloc_deadline);
+}
+
+std::optional<int64_t> RenewalGate::AllocTtlMs(const std::string& pool_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto pool = pools_.find(pool_id);
+  if (pool == pools_.end() || pool->second.alloc_ttl_ms == 0) return std::nullopt;
+  return pool->second.alloc_ttl_ms;
 }
 
 uint64_t RenewalGate::generation() const {
@@ -31,24 +69,19 @@ uint64_t RenewalGate::generation() const {
 }
 
 void RenewalGate::Record(const std::string& pool_id, const std::string& worker_id,
-                         const std::vector<std::string>& datasets, TimeMs worker_deadline,
-                         TimeMs replica_deadline, uint64_t generation) {
+                         const Renewal& renewal, uint64_t generation) {
   std::lock_guard<std::mutex> lock(mu_);
   if (generation != generation_) return;
-  Known& known = pools_[pool_id][worker_id];
-  known.worker_deadline = std::max(known.worker_deadline, worker_deadline);
-  // The heartbeat listed the worker's full list; bounds of datasets it no longer lists stay
-  // true (their rows keep their deadlines until they expire, and expiry forgets them).
-  for (const std::string& dataset_id : datasets) {
-    auto it = std::lower_bound(
-        known.replicas.begin(), known.replicas.end(), dataset_id,
-        [](const std::pair<std::string, TimeMs>& r, const std::string& id) { return r.first < id; });
-    if (it != known.replicas.end() && it->first == dataset_id) {
-      it->second = std::max(it->second, replica_deadline);
-    } else {
-      known.replicas.insert(it, {dataset_id, replica_deadline});
-    }
-  }
+  PoolKnown& pool = pools_[pool_id];
+  if (!renewal.alloc_ids.empty()) pool.alloc_ttl_ms = renewal.alloc_ttl_ms;
+  Known& known = pool.workers[worker_id];
+  known.worker_deadline = std::max(known.worker_deadline, renewal.worker_deadline);
+  // The heartbeat listed the worker's full list of datasets; bounds of datasets it no longer
+  // lists stay true (their rows keep their deadlines until they expire, and expiry forgets).
+  // Worker and replica renewals never shorten a deadline, so a bound only rises; an alloc's
+  // renewal sets its deadline, so the bound is what it set.
+  Learn(known.replicas, renewal.datasets, renewal.replica_deadline, /*keep_later=*/true);
+  Learn(known.allocs, renewal.alloc_ids, renewal.alloc_deadline, /*keep_later=*/false);
 }
 
 void RenewalGate::Forget(const std::string& pool_id, const std::string& worker_id) {
@@ -56,8 +89,7 @@ void RenewalGate::Forget(const std::string& pool_id, const std::string& worker_i
   ++generation_;
   auto pool = pools_.find(pool_id);
   if (pool == pools_.end()) return;
-  pool->second.erase(worker_id);
-  if (pool->second.empty()) pools_.erase(pool);
+  pool->second.workers.erase(worker_id);
 }
 
 void RenewalGate::ForgetPool(const std::string& pool_id) {
@@ -75,7 +107,7 @@ void RenewalGate::ForgetAll() {
 size_t RenewalGate::workers() const {
   std::lock_guard<std::mutex> lock(mu_);
   size_t n = 0;
-  for (const auto& [pool_id, workers] : pools_) n += workers.size();
+  for (const auto& [pool_id, pool] : pools_) n += pool.workers.size();
   return n;
 }
 

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -34,26 +35,39 @@ namespace line {
 
 class RenewalGate {
  public:
-  // A heartbeat of (pool_id, worker_id) listing `datasets` (and no allocs), at `now`, that would
-  // renew the worker to `worker_deadline` and each dataset to `replica_deadline`: true when the
-  // store is known to hold every one of those deadlines already, so the worker is alive, holds
-  // each dataset, and the heartbeat's write would change nothing.
+  // A heartbeat of (pool_id, worker_id) listing `datasets` and `alloc_ids`, that would renew
+  // the worker to `worker_deadline`, each dataset to `replica_deadline` and each alloc to
+  // `alloc_deadline`: true when the store is known to hold every one of those deadlines
+  // already (and each alloc to be a live, acknowledged alloc of this worker), so the worker is
+  // alive, holds each dataset, and the heartbeat's write would change nothing.
   bool CoversHeartbeat(const std::string& pool_id, const std::string& worker_id,
-                       const std::vector<std::string>& datasets, TimeMs worker_deadline,
-                       TimeMs replica_deadline) const;
+                       const std::vector<std::string>& datasets,
+                       const std::vector<std::string>& alloc_ids, TimeMs worker_deadline,
+                       TimeMs replica_deadline, TimeMs alloc_deadline) const;
+
+  // The pool's alloc TTL as a heartbeat of it last saw (pools never change it); nullopt when no
+  // heartbeat that listed allocs has been recorded for the pool.
+  std::optional<int64_t> AllocTtlMs(const std::string& pool_id) const;
 
   // Moves on with every Forget; read by a heartbeat's body, given back to Record.
   uint64_t generation() const;
 
-  // After a heartbeat's commit: the store holds the worker's deadline at `worker_deadline` or
-  // later, and each of `datasets`' at `replica_deadline` or later. Ignored when anything was
-  // forgotten since `generation` was read (in the body), since that deletion may come after it.
-  void Record(const std::string& pool_id, const std::string& worker_id,
-              const std::vector<std::string>& datasets, TimeMs worker_deadline,
-              TimeMs replica_deadline, uint64_t generation);
+  // What a committed heartbeat renewed.
+  struct Renewal {
+    TimeMs worker_deadline = 0;
+    std::vector<std::string> datasets;  // each held until replica_deadline or later
+    TimeMs replica_deadline = 0;
+    std::vector<std::string> alloc_ids;  // live allocs of the worker, acknowledged, renewed
+    TimeMs alloc_deadline = 0;           // (the renewal sets it: exact, not a lower bound)
+    int64_t alloc_ttl_ms = 0;            // the pool's, when alloc_ids is not empty
+  };
+  // After a heartbeat's commit. Ignored when anything was forgotten since `generation` was
+  // read (in the body), since that deletion may come after it.
+  void Record(const std::string& pool_id, const std::string& worker_id, const Renewal& renewal,
+              uint64_t generation);
 
   // In a write body, before its commit: the worker (or the pool, or everything) may have lost
-  // rows or deadlines.
+  // rows or deadlines, or an alloc of the worker ended.
   void Forget(const std::string& pool_id, const std::string& worker_id);
   void ForgetPool(const std::string& pool_id);
   void ForgetAll();
@@ -61,16 +75,21 @@ class RenewalGate {
   size_t workers() const;  // for tests
 
  private:
+  // Sorted by id: a worker holds few datasets and runs few allocs.
+  using Deadlines = std::vector<std::pair<std::string, TimeMs>>;
   struct Known {
     TimeMs worker_deadline = 0;
-    // Sorted by dataset id; a worker holds few.
-    std::vector<std::pair<std::string, TimeMs>> replicas;
+    Deadlines replicas;
+    Deadlines allocs;
   };
-  using Workers = std::unordered_map<std::string, Known>;
+  struct PoolKnown {
+    int64_t alloc_ttl_ms = 0;  // 0 until a heartbeat listing allocs is recorded
+    std::unordered_map<std::string, Known> workers;
+  };
 
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Workers> pools_;  // guarded by mu_
-  uint64_t generation_ = 0;                          // guarded by mu_
+  std::unordered_map<std::string, PoolKnown> pools_;  // guarded by mu_
+  uint64_t generation_ = 0;                           // guarded by mu_
 };
 
 }  // namespace line

@@ -4,12 +4,13 @@ namespace line {
 namespace {
 
 // What a body's deltas deleted, told to the heartbeat gate (renewal_gate.h): a worker no
-// longer a candidate may be gone, expired replicas are of unknown workers, a deleted pool took
-// all of its workers with it.
+// longer a candidate may be gone, an ended alloc is no longer renewed, expired replicas are of
+// unknown workers, a deleted pool took all of its workers with it.
 void ForgetDeleted(const CapacityDeltas& deltas, RenewalGate& gate) {
   for (const CapacityDelta& delta : deltas) {
     switch (delta.kind) {
       case CapacityDelta::Kind::kRemoveWorker:
+      case CapacityDelta::Kind::kAllocEnded:
         gate.Forget(delta.pool_id, delta.worker_id);
         break;
       case CapacityDelta::Kind::kInvalidateAll:
@@ -79,6 +80,8 @@ void SnapshotCache::Apply(const CapacityDeltas& deltas) {
         break;
       case CapacityDelta::Kind::kPlaced:
         break;  // charged already, by the placement itself
+      case CapacityDelta::Kind::kAllocEnded:
+        break;  // its capacity, if any came back, is a kRelease of its own
       default:
         exact = false;
         break;

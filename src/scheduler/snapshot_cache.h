@@ -32,6 +32,8 @@ struct CapacityDelta {
     kInvalidatePool,  // rebuild the pool's snapshot (a worker registered, replicas changed)
     kInvalidateAll,   // rebuild every snapshot (replicas of unknown pools expired)
     kDeletePool,      // the pool and everything of it were deleted (POOL_TTL after disband)
+    kAllocEnded,      // an alloc of worker_id ended: nothing for snapshots (kRelease is), but
+                      // the heartbeat gate forgets the worker (renewal_gate.h)
     kPlaced,          // the body placed on the pool's snapshot itself (nothing to apply); if
                       // the body runs again or fails, the snapshot it charged is dropped
   };

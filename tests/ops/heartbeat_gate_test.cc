@@ -107,5 +107,47 @@ TEST_F(HeartbeatGateTest, AWorkerExpiredAndSweptIsForgotten) {
   EXPECT_EQ(after.code(), Code::kWorkerNotFound) << after.ToString();
 }
 
+TEST_F(HeartbeatGateTest, AHeartbeatListingItsAcknowledgedAllocsIsCoveredUntilOneEnds) {
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 4);
+  ASSERT_TRUE(Heartbeat(pool, worker, {"d1"}).ok());
+  const std::string alloc_id = EvalOf(pool, Submit(pool, 1)).alloc_id;
+  ASSERT_FALSE(alloc_id.empty());
+  Settle();
+
+  // The first heartbeat listing it acknowledges and renews it: a write.
+  int64_t writes = faulty_->writes();
+  ASSERT_TRUE(Heartbeat(pool, worker, {"d1"}, {alloc_id}).ok());
+  EXPECT_EQ(faulty_->writes(), writes + 1);
+  // The same again within the step: covered, no write, nothing unknown.
+  auto covered = Call(&Service::SendHeartbeat, HeartbeatRequest{pool, worker, {alloc_id}, {"d1"}});
+  ASSERT_TRUE(covered.ok()) << covered.status().ToString();
+  EXPECT_TRUE(covered->unknown_allocs.empty());
+  EXPECT_EQ(faulty_->writes(), writes + 1);
+
+  // Once it ended, the next heartbeat listing it takes the writer and hears it is unknown.
+  CompleteAllocRequest done;
+  done.pool_id = pool;
+  done.alloc_id = alloc_id;
+  ASSERT_TRUE(Call(&Service::CompleteAlloc, done).ok());
+  auto after = Call(&Service::SendHeartbeat, HeartbeatRequest{pool, worker, {alloc_id}, {"d1"}});
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->unknown_allocs, std::vector<std::string>{alloc_id});
+}
+
+TEST_F(HeartbeatGateTest, AnAllocOfAnotherWorkerIsNeverCovered) {
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 4);
+  const std::string alloc_id = EvalOf(pool, Submit(pool, 1)).alloc_id;
+  std::string other = NewWorker(pool, 4);
+  ASSERT_TRUE(Heartbeat(pool, worker, {}, {alloc_id}).ok());
+  ASSERT_TRUE(Heartbeat(pool, other, {}).ok());
+  for (int i = 0; i < 2; ++i) {
+    auto r = Call(&Service::SendHeartbeat, HeartbeatRequest{pool, other, {alloc_id}, {}});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->unknown_allocs, std::vector<std::string>{alloc_id});
+  }
+}
+
 }  // namespace
 }  // namespace line::testing
