@@ -274,6 +274,23 @@ class Session : public std::enable_shared_from_this<Session> {
                         });
       return;
     }
+    // Most requests arrive whole, their body in the same segment as their header: parse it
+    // from the buffer here rather than start another read operation to find it there.
+    while (!parser_->is_done() && buffer_.size() > 0) {
+      beast::error_code put_ec;
+      const size_t used = parser_->put(buffer_.data(), put_ec);
+      buffer_.consume(used);
+      if (put_ec == http::error::need_more) break;
+      if (put_ec) {
+        OnReadError(put_ec);
+        return;
+      }
+      if (used == 0) break;
+    }
+    if (parser_->is_done()) {
+      OnRead({});
+      return;
+    }
     ReadBody();
   }
 
