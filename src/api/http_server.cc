@@ -55,6 +55,9 @@ struct Gate {
   bool open = true;
 };
 
+// The Gate of the server whose io thread this is; nullptr on every other thread.
+thread_local const Gate* io_thread_gate = nullptr;
+
 // `text` cut to 200 bytes of printable ASCII, for echoing client input in an error message
 // (which must stay valid UTF-8 inside its JSON string).
 std::string Printable(std::string_view text) {
@@ -227,13 +230,22 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     void Send(HttpResponse response) {
       if (called.exchange(true)) return;
+      if (io_thread_gate == gate.get()) {
+        // On one of the server's own io threads its io_context is running, so no lock is
+        // needed to use it; and on the session's thread (an answer the handler had at once,
+        // such as a heartbeat the renewal gate covers) the response is written at once.
+        std::shared_ptr<Session> s = session.lock();
+        if (s == nullptr) return;
+        asio::dispatch(s->executor(), [s, response = std::move(response)]() mutable {
+          s->Deliver(std::move(response));
+        });
+        return;
+      }
       std::lock_guard<std::mutex> lock(gate->mu);
       if (!gate->open) return;
       std::shared_ptr<Session> s = session.lock();
       if (s == nullptr) return;
-      // Inline when already on the session's thread (an answer the handler had at once, such
-      // as a heartbeat the renewal gate covers); queued to it from anywhere else.
-      asio::dispatch(s->executor(), [s, response = std::move(response)]() mutable {
+      asio::post(s->executor(), [s, response = std::move(response)]() mutable {
         s->Deliver(std::move(response));
       });
     }
@@ -560,7 +572,9 @@ Status HttpServer::Start() {
   int n = std::max(1, s.options.io_threads);
   for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] {
       NameThisThread("line-http");
+      io_thread_gate = s.gate.get();
       s.ioc.run();
+      io_thread_gate = nullptr;
     });
   return Status::Ok();
 }

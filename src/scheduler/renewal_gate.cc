@@ -71,10 +71,22 @@ uint64_t RenewalGate::generation() const {
 void RenewalGate::Record(const std::string& pool_id, const std::string& worker_id,
                          const Renewal& renewal, uint64_t generation) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (generation != generation_) return;
-  PoolKnown& pool = pools_[pool_id];
-  if (!renewal.alloc_ids.empty()) pool.alloc_ttl_ms = renewal.alloc_ttl_ms;
-  Known& known = pool.workers[worker_id];
+  // Only a forget of this worker, its pool or everything since the body read `generation`
+  // can make the renewal's bounds untrue; others (another worker's completion) cannot.
+  bool overtaken = coarse_generation_ > generation;
+  if (!overtaken) {
+    auto it = forgotten_.find(WorkerKey(pool_id, worker_id));
+    overtaken = it != forgotten_.end() && it->second > generation;
+  }
+  auto pool = pools_.find(pool_id);
+  if (overtaken) {
+    // Whatever is known of the worker may predate a renewal that lowered an alloc's deadline.
+    if (pool != pools_.end()) pool->second.workers.erase(worker_id);
+    return;
+  }
+  if (pool == pools_.end()) pool = pools_.emplace(pool_id, PoolKnown{}).first;
+  if (!renewal.alloc_ids.empty()) pool->second.alloc_ttl_ms = renewal.alloc_ttl_ms;
+  Known& known = pool->second.workers[worker_id];
   known.worker_deadline = std::max(known.worker_deadline, renewal.worker_deadline);
   // The heartbeat listed the worker's full list of datasets; bounds of datasets it no longer
   // lists stay true (their rows keep their deadlines until they expire, and expiry forgets).
@@ -87,21 +99,34 @@ void RenewalGate::Record(const std::string& pool_id, const std::string& worker_i
 void RenewalGate::Forget(const std::string& pool_id, const std::string& worker_id) {
   std::lock_guard<std::mutex> lock(mu_);
   ++generation_;
+  if (forgotten_.size() >= kRememberedForgets) {
+    ForgetEveryRecordInFlightLocked();
+  } else {
+    forgotten_[WorkerKey(pool_id, worker_id)] = generation_;
+  }
   auto pool = pools_.find(pool_id);
   if (pool == pools_.end()) return;
   pool->second.workers.erase(worker_id);
+  if (pool->second.workers.empty()) pools_.erase(pool);
 }
 
 void RenewalGate::ForgetPool(const std::string& pool_id) {
   std::lock_guard<std::mutex> lock(mu_);
   ++generation_;
+  ForgetEveryRecordInFlightLocked();
   pools_.erase(pool_id);
 }
 
 void RenewalGate::ForgetAll() {
   std::lock_guard<std::mutex> lock(mu_);
   ++generation_;
+  ForgetEveryRecordInFlightLocked();
   pools_.clear();
+}
+
+void RenewalGate::ForgetEveryRecordInFlightLocked() {
+  coarse_generation_ = generation_;
+  forgotten_.clear();
 }
 
 size_t RenewalGate::workers() const {

@@ -61,8 +61,9 @@ class RenewalGate {
     TimeMs alloc_deadline = 0;           // (the renewal sets it: exact, not a lower bound)
     int64_t alloc_ttl_ms = 0;            // the pool's, when alloc_ids is not empty
   };
-  // After a heartbeat's commit. Ignored when anything was forgotten since `generation` was
-  // read (in the body), since that deletion may come after it.
+  // After a heartbeat's commit. Ignored, and the worker forgotten, when the worker (or its
+  // pool, or everything) was forgotten since `generation` was read in the body: that deletion
+  // may come after the renewal, and what the renewal set is not known for sure.
   void Record(const std::string& pool_id, const std::string& worker_id, const Renewal& renewal,
               uint64_t generation);
 
@@ -87,9 +88,23 @@ class RenewalGate {
     std::unordered_map<std::string, Known> workers;
   };
 
+  // How many single forgets are remembered for Record's check before they are dropped for a
+  // coarse one (a bound on memory; a coarse forget only makes records in flight be ignored).
+  static constexpr size_t kRememberedForgets = 4096;
+
+  static std::string WorkerKey(const std::string& pool_id, const std::string& worker_id) {
+    return pool_id + '/' + worker_id;
+  }
+  // A coarse forget: every record read before now is ignored.
+  void ForgetEveryRecordInFlightLocked();
+
   mutable std::mutex mu_;
   std::unordered_map<std::string, PoolKnown> pools_;  // guarded by mu_
-  uint64_t generation_ = 0;                           // guarded by mu_
+  uint64_t generation_ = 0;                           // guarded by mu_: moves with every forget
+  // Guarded by mu_: the generation of each worker's last forget since the last coarse one,
+  // and the generation of that coarse one (ForgetPool, ForgetAll, or too many to remember).
+  std::unordered_map<std::string, uint64_t> forgotten_;
+  uint64_t coarse_generation_ = 0;
 };
 
 }  // namespace line

@@ -250,6 +250,32 @@ TEST_F(HttpServerTest, Http10WithoutKeepAliveIsClosedAfterTheResponse) {
   EXPECT_TRUE(c.WaitClosed(5s));
 }
 
+TEST_F(HttpServerTest, Http10WithKeepAliveIsToldSoAndKeptOpen) {
+  StartServer();
+  RawConnection c(port_);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(c.Send("POST /Echo HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n" +
+                       std::to_string(i)));
+    RawResponse r = c.Read();
+    ASSERT_EQ(r.status, 200) << "request " << i << ": " << r.Describe();
+    EXPECT_EQ(r.Header("connection"), "keep-alive") << r.Describe();
+    EXPECT_NE(r.body.find("\"body\":\"" + std::to_string(i) + "\""), std::string::npos);
+  }
+}
+
+TEST_F(HttpServerTest, AChunkedBodySentWithItsHeaderAndAPipelinedRequestAreBothAnswered) {
+  StartServer();
+  RawConnection c(port_);
+  // One segment: a whole chunked request, then a whole second one behind it.
+  ASSERT_TRUE(c.Send("POST /Echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n" +
+                     RequestText("POST", "/Echo", "2")));
+  RawResponse first = c.Read();
+  RawResponse second = c.Read();
+  EXPECT_NE(first.body.find("\"body\":\"abcde\""), std::string::npos) << first.Describe();
+  EXPECT_NE(second.body.find("\"body\":\"2\""), std::string::npos) << second.Describe();
+}
+
 TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrderEvenWhenTheFirstIsSlow) {
   StartServer();
   RawConnection c(port_);

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace line {
 namespace {
 
@@ -64,6 +66,29 @@ TEST(RenewalGateTest, ARecordReadBeforeAForgetIsIgnored) {
   gate.Record("p", "w", Renewed({"d1"}), read_in_body);
   EXPECT_FALSE(Covers(gate, "p", "w", {"d1"}, 30'000, 60'000));
   EXPECT_EQ(gate.workers(), 0u);
+}
+
+TEST(RenewalGateTest, OnlyAForgetOfTheSameWorkerItsPoolOrEverythingStopsARecord) {
+  RenewalGate gate;
+  uint64_t read_in_body = gate.generation();
+  gate.Forget("p", "v");  // another worker's alloc ended in the same group
+  gate.Record("p", "w", Renewed({"d1"}), read_in_body);
+  EXPECT_TRUE(Covers(gate, "p", "w", {"d1"}, 30'000, 60'000));
+
+  read_in_body = gate.generation();
+  gate.ForgetPool("q");  // coarse: every record in flight is ignored, and its worker forgotten
+  gate.Record("p", "w", Renewed({"d1"}, {}, 33'000), read_in_body);
+  EXPECT_FALSE(Covers(gate, "p", "w", {"d1"}, 30'000, 60'000));
+
+  // More single forgets than it remembers turn into a coarse one: still never a stale record.
+  read_in_body = gate.generation();
+  gate.Forget("p", "w");
+  for (int i = 0; i < 5'000; ++i) gate.Forget("p", "x" + std::to_string(i));
+  gate.Record("p", "w", Renewed({"d1"}), read_in_body);
+  EXPECT_FALSE(Covers(gate, "p", "w", {"d1"}, 30'000, 60'000));
+  // A record read after them all is learnt.
+  gate.Record("p", "w", Renewed({"d1"}), gate.generation());
+  EXPECT_TRUE(Covers(gate, "p", "w", {"d1"}, 30'000, 60'000));
 }
 
 TEST(RenewalGateTest, ForgettingAWorkerAPoolOrEverythingUncoversThem) {
