@@ -9,8 +9,9 @@ using Deadline = std::pair<std::string, TimeMs>;
 
 std::vector<Deadline>::const_iterator Find(const std::vector<Deadline>& deadlines,
                                            const std::string& id) {
-  auto it = std::lower_bound(deadlines.begin(), deadlines.end(), id,
-                             [](const Deadline& d, const std::string& key) { return d.first < key; });
+  auto it =
+      std::lower_bound(deadlines.begin(), deadlines.end(), id,
+                       [](const Deadline& d, const std::string& key) { return d.first < key; });
   return it != deadlines.end() && it->first == id ? it : deadlines.end();
 }
 
@@ -28,8 +29,9 @@ bool AllCovered(const std::vector<Deadline>& known, const std::vector<std::strin
 void Learn(std::vector<Deadline>& known, const std::vector<std::string>& ids, TimeMs deadline,
            bool keep_later) {
   for (const std::string& id : ids) {
-    auto it = std::lower_bound(known.begin(), known.end(), id,
-                               [](const Deadline& d, const std::string& key) { return d.first < key; });
+    auto it =
+        std::lower_bound(known.begin(), known.end(), id,
+                         [](const Deadline& d, const std::string& key) { return d.first < key; });
     if (it != known.end() && it->first == id) {
       it->second = keep_later ? std::max(it->second, deadline) : deadline;
     } else {
@@ -42,9 +44,8 @@ void Learn(std::vector<Deadline>& known, const std::vector<std::string>& ids, Ti
 
 bool RenewalGate::CoversHeartbeat(const std::string& pool_id, const std::string& worker_id,
                                   const std::vector<std::string>& datasets,
-                                  const std::vector<std::string>& alloc_ids,
-                                  TimeMs worker_deadline, TimeMs replica_deadline,
-                                  TimeMs alloc_deadline) const {
+                                  const std::vector<std::string>& alloc_ids, TimeMs worker_deadline,
+                                  TimeMs replica_deadline, TimeMs alloc_deadline) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto pool = pools_.find(pool_id);
   if (pool == pools_.end()) return false;

@@ -254,7 +254,8 @@ TEST_F(HttpServerTest, Http10WithKeepAliveIsToldSoAndKeptOpen) {
   StartServer();
   RawConnection c(port_);
   for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(c.Send("POST /Echo HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n" +
+    ASSERT_TRUE(c.Send("POST /Echo HTTP/1.0\r\nConnection: keep-alive\r\n"
+                       "Content-Length: 1\r\n\r\n" +
                        std::to_string(i)));
     RawResponse r = c.Read();
     ASSERT_EQ(r.status, 200) << "request " << i << ": " << r.Describe();

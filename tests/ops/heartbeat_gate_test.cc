@@ -16,10 +16,9 @@ class HeartbeatGateTest : public EngineTest {
                                      std::vector<std::string> datasets) {
     auto answered = std::make_shared<std::promise<Status>>();
     std::future<Status> answer = answered->get_future();
-    engine_->service().SendHeartbeat(HeartbeatRequest{pool, worker, {}, std::move(datasets)},
-                                     [answered](Result<HeartbeatResponse> r) {
-                                       answered->set_value(r.status());
-                                     });
+    engine_->service().SendHeartbeat(
+        HeartbeatRequest{pool, worker, {}, std::move(datasets)},
+        [answered](Result<HeartbeatResponse> r) { answered->set_value(r.status()); });
     return answer;
   }
 };
@@ -81,10 +80,9 @@ TEST_F(HeartbeatGateTest, AHeartbeatCommittedWithALaterDeregistrationTeachesTheG
   {
     WriterGate held(*store_);
     heartbeat = HeartbeatAsync(pool, worker, {"d1", "d2"});
-    engine_->service().DeregisterWorker(WorkerRequest{pool, worker},
-                                        [&deregistered](Result<Empty> r) {
-                                          deregistered.set_value(r.status());
-                                        });
+    engine_->service().DeregisterWorker(
+        WorkerRequest{pool, worker},
+        [&deregistered](Result<Empty> r) { deregistered.set_value(r.status()); });
   }
   EXPECT_TRUE(heartbeat.get().ok());
   EXPECT_TRUE(deregistered.get_future().get().ok());
