@@ -7,7 +7,7 @@
 #include "ops/describe.h"
 #include "ops/line_service_inl.h"
 #include "ops/lookups.h"
-#include "ops/renewal.h"
+#include "scheduler/renewal.h"
 #include "scheduler/alloc_end.h"
 
 namespace line {
@@ -43,23 +43,6 @@ void LineService::RegisterWorker(RegisterWorkerRequest req, Reply<RegisterWorker
       });
 }
 
-namespace {
-
-// Whether the gate knows the store already holds everything `req` would renew at `now`.
-bool Covered(const RenewalGate& gate, const HeartbeatRequest& req, TimeMs now,
-             TimeMs worker_deadline, TimeMs replica_deadline) {
-  TimeMs alloc_deadline = 0;
-  if (!req.allocs.empty()) {
-    std::optional<int64_t> alloc_ttl_ms = gate.AllocTtlMs(req.pool_id);
-    if (!alloc_ttl_ms) return false;
-    alloc_deadline = RenewedDeadline(now, *alloc_ttl_ms);
-  }
-  return gate.CoversHeartbeat(req.pool_id, req.worker_id, req.datasets, req.allocs,
-                              worker_deadline, replica_deadline, alloc_deadline);
-}
-
-}  // namespace
-
 void LineService::SendHeartbeat(HeartbeatRequest request, Reply<HeartbeatResponse> reply) {
   const TimeMs now = clock_->NowMs();
   const TimeMs worker_deadline = RenewedDeadline(now, options_.worker_ttl * 1000);
@@ -67,7 +50,9 @@ void LineService::SendHeartbeat(HeartbeatRequest request, Reply<HeartbeatRespons
   // Alone on its store, this node sees every deletion, so its gate knows when a heartbeat
   // would write nothing; beside other nodes it does not (renewal_gate.h, decision 0013).
   RenewalGate* gate = cluster_->Alone() ? &cache_->renewals() : nullptr;
-  if (gate != nullptr && Covered(*gate, request, now, worker_deadline, replica_deadline)) {
+  if (gate != nullptr && gate->CoversHeartbeat(request.pool_id, request.worker_id,
+                                               request.datasets, request.allocs, now,
+                                               worker_deadline, replica_deadline)) {
     reply(HeartbeatResponse{});
     return;
   }

@@ -2,25 +2,26 @@
 
 #include <algorithm>
 
+#include "scheduler/renewal.h"
+
 namespace line {
 namespace {
 
 using Deadline = std::pair<std::string, TimeMs>;
 
-std::vector<Deadline>::const_iterator Find(const std::vector<Deadline>& deadlines,
-                                           const std::string& id) {
-  auto it =
-      std::lower_bound(deadlines.begin(), deadlines.end(), id,
-                       [](const Deadline& d, const std::string& key) { return d.first < key; });
-  return it != deadlines.end() && it->first == id ? it : deadlines.end();
+// Where `id` is, or would go, in `deadlines` (sorted by id).
+template <typename Deadlines>
+auto LowerBound(Deadlines& deadlines, const std::string& id) {
+  return std::lower_bound(deadlines.begin(), deadlines.end(), id,
+                          [](const Deadline& d, const std::string& key) { return d.first < key; });
 }
 
 // Every id in `ids` is known with a deadline at `deadline` or later.
 bool AllCovered(const std::vector<Deadline>& known, const std::vector<std::string>& ids,
                 TimeMs deadline) {
   for (const std::string& id : ids) {
-    auto it = Find(known, id);
-    if (it == known.end() || it->second < deadline) return false;
+    auto it = LowerBound(known, id);
+    if (it == known.end() || it->first != id || it->second < deadline) return false;
   }
   return true;
 }
@@ -29,9 +30,7 @@ bool AllCovered(const std::vector<Deadline>& known, const std::vector<std::strin
 void Learn(std::vector<Deadline>& known, const std::vector<std::string>& ids, TimeMs deadline,
            bool keep_later) {
   for (const std::string& id : ids) {
-    auto it =
-        std::lower_bound(known.begin(), known.end(), id,
-                         [](const Deadline& d, const std::string& key) { return d.first < key; });
+    auto it = LowerBound(known, id);
     if (it != known.end() && it->first == id) {
       it->second = keep_later ? std::max(it->second, deadline) : deadline;
     } else {
@@ -44,24 +43,22 @@ void Learn(std::vector<Deadline>& known, const std::vector<std::string>& ids, Ti
 
 bool RenewalGate::CoversHeartbeat(const std::string& pool_id, const std::string& worker_id,
                                   const std::vector<std::string>& datasets,
-                                  const std::vector<std::string>& alloc_ids, TimeMs worker_deadline,
-                                  TimeMs replica_deadline, TimeMs alloc_deadline) const {
+                                  const std::vector<std::string>& alloc_ids, TimeMs now,
+                                  TimeMs worker_deadline, TimeMs replica_deadline) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto pool = pools_.find(pool_id);
   if (pool == pools_.end()) return false;
   auto worker = pool->second.workers.find(worker_id);
   if (worker == pool->second.workers.end()) return false;
   const Known& known = worker->second;
-  return known.worker_deadline >= worker_deadline &&
-         AllCovered(known.replicas, datasets, replica_deadline) &&
-         AllCovered(known.allocs, alloc_ids, alloc_deadline);
-}
-
-std::optional<int64_t> RenewalGate::AllocTtlMs(const std::string& pool_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto pool = pools_.find(pool_id);
-  if (pool == pools_.end() || pool->second.alloc_ttl_ms == 0) return std::nullopt;
-  return pool->second.alloc_ttl_ms;
+  if (known.worker_deadline < worker_deadline ||
+      !AllCovered(known.replicas, datasets, replica_deadline)) {
+    return false;
+  }
+  if (alloc_ids.empty()) return true;
+  // Known allocs imply a recorded alloc TTL: the heartbeat that taught them gave it.
+  if (pool->second.alloc_ttl_ms == 0) return false;
+  return AllCovered(known.allocs, alloc_ids, RenewedDeadline(now, pool->second.alloc_ttl_ms));
 }
 
 uint64_t RenewalGate::generation() const {

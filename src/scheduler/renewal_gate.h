@@ -1,6 +1,6 @@
-// RenewalGate: what this node knows of the deadlines its store holds for heart-beating workers
-// and their replicas, so that a heartbeat that would write nothing is answered without the
-// writer (docs/decisions/0013-heartbeats-that-change-nothing.md).
+// RenewalGate: what this node knows of the deadlines its store holds for heart-beating workers,
+// their replicas and their allocs, so that a heartbeat that would write nothing is answered without
+// the writer (docs/decisions/0013-heartbeats-that-change-nothing.md).
 //
 // Heartbeats renew deadlines in steps (decision 0010), so most of them find every deadline
 // already as late as they would set it, and their store write changes nothing; yet each still
@@ -9,13 +9,14 @@
 // on this node: a renewal that returned true left the deadline at least where it asked.
 //
 // Exactness rests on the same ordering as SnapshotCache: a deadline in the store only ever goes
-// down by a deletion (a worker deregistered or expired, a replica expired, a pool deleted), every
-// deletion happens in a write body that reports it as a CapacityDelta, and those deltas reach
-// the gate in body order, before the body's commit (Forget). A bound learnt by a heartbeat is
-// recorded after its commit, and only if nothing was forgotten since its body ran (the
-// generation), so a deletion ordered after the renewal always wins. The gate can make a
-// heartbeat slower (it takes the writer), never wrong. Only for a node alone on its store: other
-// nodes' deletions would not reach it.
+// down by a deletion or an ending (a worker deregistered or expired, a replica expired, a pool
+// deleted, an alloc ended), every one happens in a write body that reports it as a
+// CapacityDelta, and those deltas reach the gate in body order, before the body's commit
+// (Forget). A bound learnt by a heartbeat is recorded after its commit, and only if its worker,
+// its pool or everything was not forgotten since its body ran (generations), so a deletion
+// ordered after the renewal always wins. The gate can make a heartbeat slower (it takes the
+// writer), never wrong. Only for a node alone on its store: other nodes' deletions would not
+// reach it.
 //
 // Thread-safe: heartbeats ask it on the HTTP threads; the writer thread records and forgets.
 // Owned by the SnapshotCache it sits beside.
@@ -35,19 +36,16 @@ namespace line {
 
 class RenewalGate {
  public:
-  // A heartbeat of (pool_id, worker_id) listing `datasets` and `alloc_ids`, that would renew
-  // the worker to `worker_deadline`, each dataset to `replica_deadline` and each alloc to
-  // `alloc_deadline`: true when the store is known to hold every one of those deadlines
-  // already (and each alloc to be a live, acknowledged alloc of this worker), so the worker is
-  // alive, holds each dataset, and the heartbeat's write would change nothing.
+  // A heartbeat of (pool_id, worker_id) at `now`, listing `datasets` and `alloc_ids`, that
+  // would renew the worker to `worker_deadline`, each dataset to `replica_deadline` and each
+  // alloc by its pool's alloc TTL (RenewedDeadline): true when the store is known to hold every
+  // one of those deadlines already (and each alloc to be a live, acknowledged alloc of this
+  // worker), so the worker is alive, holds each dataset, and the heartbeat's write would change
+  // nothing.
   bool CoversHeartbeat(const std::string& pool_id, const std::string& worker_id,
                        const std::vector<std::string>& datasets,
-                       const std::vector<std::string>& alloc_ids, TimeMs worker_deadline,
-                       TimeMs replica_deadline, TimeMs alloc_deadline) const;
-
-  // The pool's alloc TTL as a heartbeat of it last saw (pools never change it); nullopt when no
-  // heartbeat that listed allocs has been recorded for the pool.
-  std::optional<int64_t> AllocTtlMs(const std::string& pool_id) const;
+                       const std::vector<std::string>& alloc_ids, TimeMs now,
+                       TimeMs worker_deadline, TimeMs replica_deadline) const;
 
   // Moves on with every Forget; read by a heartbeat's body, given back to Record.
   uint64_t generation() const;

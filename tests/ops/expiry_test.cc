@@ -1,6 +1,6 @@
 // Expiry on a manual clock, with no sleeps: allocs, workers, replicas and disbanded pools
 // expire as SPEC says, and evals are retried, dead-lettered and redriven. (A heartbeat renews a
-// worker or a replica to a deadline rounded up to a step, ops/renewal.h: never earlier.)
+// worker or a replica to a deadline rounded up to a step, scheduler/renewal.h: never earlier.)
 #include <algorithm>
 
 #include "engine_fixture.h"

@@ -3,7 +3,7 @@
 #include <future>
 
 #include "engine_fixture.h"
-#include "ops/renewal.h"
+#include "scheduler/renewal.h"
 #include "testing/writer_gate.h"
 
 namespace line::testing {

@@ -26,13 +26,14 @@ RenewalGate::Renewal Renewed(std::vector<std::string> datasets,
 // CoversHeartbeat of a heartbeat listing no allocs.
 bool Covers(const RenewalGate& gate, const char* pool, const char* worker,
             std::vector<std::string> datasets, TimeMs worker_deadline, TimeMs replica_deadline) {
-  return gate.CoversHeartbeat(pool, worker, datasets, {}, worker_deadline, replica_deadline, 0);
+  return gate.CoversHeartbeat(pool, worker, datasets, {}, /*now=*/0, worker_deadline,
+                              replica_deadline);
 }
 
 TEST(RenewalGateTest, AnEmptyGateCoversNothing) {
   RenewalGate gate;
   EXPECT_FALSE(Covers(gate, "p", "w", {}, 1'000, 1'000));
-  EXPECT_FALSE(gate.AllocTtlMs("p").has_value());
+  EXPECT_FALSE(gate.CoversHeartbeat("p", "w", {}, {"a1"}, 0, 0, 0));
 }
 
 TEST(RenewalGateTest, CoversOnlyDeadlinesNoLaterThanTheRecordedOnesForKnownDatasets) {
@@ -110,23 +111,23 @@ TEST(RenewalGateTest, ForgettingAWorkerAPoolOrEverythingUncoversThem) {
   EXPECT_EQ(gate.workers(), 0u);
 }
 
-TEST(RenewalGateTest, CoversAllocsRenewedToTheirDeadlineAndTheirPoolsTtlIsKnown) {
+TEST(RenewalGateTest, CoversAllocsRenewedToTheirDeadlineByThePoolsAllocTtl) {
   RenewalGate gate;
   gate.Record("p", "w", Renewed({"d1"}, {"a2", "a1"}), gate.generation());
-  EXPECT_EQ(gate.AllocTtlMs("p"), 30'000);
-  EXPECT_TRUE(gate.CoversHeartbeat("p", "w", {"d1"}, {"a1", "a2"}, 30'000, 60'000, 40'000));
-  EXPECT_TRUE(gate.CoversHeartbeat("p", "w", {"d1"}, {"a1"}, 30'000, 60'000, 37'000));
-  EXPECT_FALSE(gate.CoversHeartbeat("p", "w", {"d1"}, {"a1"}, 30'000, 60'000, 43'000));
+  // Alloc deadlines follow the pool's alloc TTL (30 s, steps of 3 s) from `now`.
+  EXPECT_TRUE(gate.CoversHeartbeat("p", "w", {"d1"}, {"a1", "a2"}, 9'000, 30'000, 60'000));
+  EXPECT_TRUE(gate.CoversHeartbeat("p", "w", {"d1"}, {"a1"}, 6'000, 30'000, 60'000));
+  EXPECT_FALSE(gate.CoversHeartbeat("p", "w", {"d1"}, {"a1"}, 13'000, 30'000, 60'000));
   // An alloc no committed heartbeat renewed (unknown, another worker's, not acknowledged).
-  EXPECT_FALSE(gate.CoversHeartbeat("p", "w", {"d1"}, {"a1", "a3"}, 30'000, 60'000, 40'000));
+  EXPECT_FALSE(gate.CoversHeartbeat("p", "w", {"d1"}, {"a1", "a3"}, 9'000, 30'000, 60'000));
   // An alloc's renewal sets its deadline: the bound follows it down as well as up.
   RenewalGate::Renewal earlier = Renewed({}, {"a1"});
   earlier.alloc_deadline = 37'000;
   gate.Record("p", "w", earlier, gate.generation());
-  EXPECT_FALSE(gate.CoversHeartbeat("p", "w", {}, {"a1"}, 30'000, 60'000, 40'000));
+  EXPECT_FALSE(gate.CoversHeartbeat("p", "w", {}, {"a1"}, 9'000, 30'000, 60'000));
   // An alloc that ended: the worker is forgotten.
   gate.Forget("p", "w");
-  EXPECT_FALSE(gate.CoversHeartbeat("p", "w", {"d1"}, {"a2"}, 30'000, 60'000, 40'000));
+  EXPECT_FALSE(gate.CoversHeartbeat("p", "w", {"d1"}, {"a2"}, 9'000, 30'000, 60'000));
 }
 
 }  // namespace
