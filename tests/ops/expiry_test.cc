@@ -175,9 +175,10 @@ TEST_F(ExpiryTest, HeartbeatsWithinOneStepRewriteNoRow) {
   ASSERT_TRUE(Heartbeat(pool, worker, {"d1"}).ok());  // moves both deadlines to a step
   ExecSql(
       "CREATE TABLE rewrites(n INTEGER NOT NULL); INSERT INTO rewrites VALUES (0);"
-      "CREATE TRIGGER worker_rewrites AFTER UPDATE ON workers "
+      // A commit writes a changed row whole (INSERT OR REPLACE): count the inserts.
+      "CREATE TRIGGER worker_rewrites AFTER INSERT ON workers "
       "BEGIN UPDATE rewrites SET n = n + 1; END;"
-      "CREATE TRIGGER replica_rewrites AFTER UPDATE ON replicas "
+      "CREATE TRIGGER replica_rewrites AFTER INSERT ON replicas "
       "BEGIN UPDATE rewrites SET n = n + 1; END;");
   clock_.Advance(1'000);  // well inside the 5 s step of both TTLs (100 s and 60 s here)
   ASSERT_TRUE(Heartbeat(pool, worker, {"d1"}).ok());

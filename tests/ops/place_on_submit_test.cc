@@ -60,11 +60,7 @@ class PlaceOnSubmitTest : public EngineTest {
 
   // Makes every insert of an alloc fail from now on (`refuse`), or no more: a store error in
   // the middle of a placement, through a trigger.
-  void RefuseAllocs(bool refuse) {
-    ExecSql(refuse ? "CREATE TRIGGER refuse_allocs BEFORE INSERT ON allocs "
-                     "BEGIN SELECT RAISE(ABORT, 'injected: no allocs'); END"
-                   : "DROP TRIGGER refuse_allocs");
-  }
+  void RefuseAllocs(bool refuse) { faulty_->SetRefuseAllocs(refuse); }
 
   // Once allocs may be inserted again, the pool's failed round is retried (as the sweeper's
   // tick does) and places `accepted` on `worker`, through the poll parked all along.

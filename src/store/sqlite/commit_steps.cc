@@ -2,7 +2,8 @@
 
 #include <sqlite3.h>
 
-#include "store/sqlite/sqlite_tx.h"
+#include "store/memory/mem_tx.h"
+#include "store/sqlite/row_sync.h"
 
 namespace line::sqlite {
 
@@ -14,35 +15,65 @@ Status SqliteCommitSteps::Begin(bool durable) {
         "synchronous", durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
     synchronous_full_ = durable;
   }
-  return conn_->Run(Sql::kBeginImmediate);
+  // Taken first, so that a file locked by another process fails the group before any body
+  // runs, as the store's outage contract expects. Readers go on meanwhile: the state lock
+  // waits for the group's first change.
+  LINE_RETURN_IF_ERROR(conn_->Run(Sql::kBeginImmediate));
+  in_transaction_ = true;
+  return Status::Ok();
 }
 
-Status SqliteCommitSteps::Savepoint() { return conn_->Run(Sql::kSavepoint); }
+Status SqliteCommitSteps::Savepoint() {
+  savepoints_.push_back(tables_.JournalSize());
+  return Status::Ok();
+}
 
 Status SqliteCommitSteps::RunBody(const TxBody& body) {
-  changes_before_body_ = sqlite3_total_changes64(conn_->db());
-  SqliteTx tx(*conn_);
+  journal_before_body_ = tables_.JournalSize();
+  memory::MemTx tx(tables_, /*writable=*/true);
   return body(tx);
 }
 
 bool SqliteCommitSteps::FailedBodyLeftNoTrace() {
-  // Rows inserted, updated or deleted by statements that completed count; a statement that
-  // failed was undone by SQLite itself and does not. Bodies write rows only (no DDL), so an
-  // unchanged count means nothing to undo, as long as the transaction is still open.
-  sqlite3* db = conn_->db();
-  return sqlite3_get_autocommit(db) == 0 && sqlite3_total_changes64(db) == changes_before_body_;
+  return tables_.JournalSize() == journal_before_body_;
 }
 
-Status SqliteCommitSteps::RollbackToSavepoint() { return conn_->Run(Sql::kRollbackTo); }
+Status SqliteCommitSteps::RollbackToSavepoint() {
+  if (savepoints_.empty()) return Status::Internal("sqlite: rollback with no savepoint open");
+  tables_.UndoTo(savepoints_.back());
+  return Status::Ok();
+}
 
-Status SqliteCommitSteps::ReleaseSavepoint() { return conn_->Run(Sql::kRelease); }
+Status SqliteCommitSteps::ReleaseSavepoint() {
+  if (savepoints_.empty()) return Status::Internal("sqlite: release with no savepoint open");
+  savepoints_.pop_back();
+  return Status::Ok();
+}
 
-Status SqliteCommitSteps::Commit() { return conn_->Run(Sql::kCommit); }
+Status SqliteCommitSteps::Commit() {
+  LINE_RETURN_IF_ERROR(WriteJournalledRows(*conn_, tables_));
+  LINE_RETURN_IF_ERROR(conn_->Run(Sql::kCommit));
+  in_transaction_ = false;
+  tables_.ClearJournal();
+  savepoints_.clear();
+  Unlock();
+  return Status::Ok();
+}
 
 void SqliteCommitSteps::Abandon() {
-  // SQLite may already have rolled back on its own (e.g. SQLITE_FULL); then this fails
-  // harmlessly with "no transaction is active".
-  (void)conn_->Run(Sql::kRollback);
+  if (in_transaction_) {
+    // SQLite may already have rolled back on its own (e.g. SQLITE_FULL); then this fails
+    // harmlessly with "no transaction is active".
+    (void)conn_->Run(Sql::kRollback);
+    in_transaction_ = false;
+  }
+  tables_.UndoTo(0);
+  savepoints_.clear();
+  Unlock();
+}
+
+void SqliteCommitSteps::Unlock() {
+  if (held_.owns_lock()) held_.unlock();
 }
 
 void SqliteCommitSteps::BetweenGroups() {

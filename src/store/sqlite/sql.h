@@ -1,5 +1,7 @@
-// Every SQL statement the SQLite store runs, by name, in one table. Connections prepare them
-// once and reuse them; tests walk the table to EXPLAIN QUERY PLAN each one.
+// Every SQL statement the embedded store runs, by name, in one table. Connections prepare them
+// once and reuse them; tests walk the table to EXPLAIN QUERY PLAN each one. The store answers
+// every query from memory (store/memory/), so SQL only loads the rows at start-up and writes
+// each committed row back by its primary key (docs/decisions/0015-embedded-store-in-memory.md).
 //
 // Thread-safety: the table is immutable.
 #pragma once
@@ -15,73 +17,24 @@ enum class Sql {
   kBeginImmediate,
   kCommit,
   kRollback,
-  kSavepoint,
-  kRelease,
-  kRollbackTo,
   kPing,
-  // Pools.
-  kGetPool,
-  kInsertPool,
-  kMarkPoolDisbanded,
-  kListPools,
-  kPoolsDisbandedBy,
-  kDeletePoolAllocs,
-  kDeletePoolEvals,
-  kDeletePoolReplicas,
-  kDeletePoolWorkers,
-  kDeletePool,
-  kCountWorkers,
-  kCountEvalsInState,
-  kCountBlockedEvals,
-  kCountLiveAllocs,
-  // Workers.
-  kGetWorker,
-  kInsertWorker,
-  kRenewWorker,
-  kWorkerAliveAt,
-  kSetWorkerDraining,
-  kDeleteWorkerReplicas,
-  kDeleteWorker,
-  kListWorkers,
-  kCandidateWorkers,
-  kWorkersExpiredBy,
-  kClaimCapacity,
-  kReleaseCapacity,
-  // Replicas.
-  kUpsertReplica,
-  kRenewReplica,
-  kReplicaHeldAt,
-  kWorkerDatasets,
-  kPoolReplicas,
-  kDeleteReplicasExpiredBy,
-  // Evals.
-  kInsertEval,
-  kGetEval,
-  kFindEvalByKey,
-  kUpdateEval,
-  kListEvals,
-  kListEvalsInState,
-  kPendingEvals,
-  // Allocs.
-  kInsertAlloc,
-  kGetAlloc,
-  kEndAlloc,
-  kRenewAlloc,
-  kLiveAllocsOfWorker,
-  kAllocsExpiredBy,
-  kListAllocs,
-  kListAllocsInState,
-  kListAllocsOfWorker,
-  kListAllocsOfWorkerInState,
-  kAllocsOfEval,
-  kDeliverableAllocs,
-  kMarkDelivered,
-  kEarliestUnackedDelivery,
-  // Start-up.
-  kExtendWorkers,
-  kExtendReplicas,
-  kPoolAllocTtls,
-  kExtendPoolAllocs,
+  // Start-up: every row of a table.
+  kLoadPools,
+  kLoadWorkers,
+  kLoadReplicas,
+  kLoadEvals,
+  kLoadAllocs,
+  // A committed row's image written, or its deletion, by primary key.
+  kPutPool,
+  kErasePool,
+  kPutWorker,
+  kEraseWorker,
+  kPutReplica,
+  kEraseReplica,
+  kPutEval,
+  kEraseEval,
+  kPutAlloc,
+  kEraseAlloc,
   kCount,  // not a statement: the size of the table
 };
 

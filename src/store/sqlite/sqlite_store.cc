@@ -1,50 +1,132 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <utility>
 
 #include "common/log.h"
+#include "store/memory/mem_tx.h"
 #include "store/sqlite/commit_steps.h"
+#include "store/sqlite/row_sync.h"
 #include "store/sqlite/schema.h"
-#include "store/sqlite/sqlite_tx.h"
 
 namespace line {
 
 using sqlite::Connection;
 using sqlite::ConnectionOptions;
 using sqlite::Sql;
-using sqlite::SqliteTx;
+
+namespace {
+
+// The rows live in this process's memory, so a second process writing the same file would
+// lose one side's writes. An advisory lock on <path>.lock, held for the store's life, refuses
+// it at open (the kernel drops it when the process dies, however it dies).
+Result<int> LockFile(const std::string& path) {
+  const std::string lock_path = path + ".lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Status::Unavailable("sqlite: cannot open " + lock_path + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd);
+    if (error == EWOULDBLOCK) {
+      return Status::Unavailable("sqlite: " + path +
+                                 " is in use by another process (its lock " + lock_path +
+                                 " is held); the embedded store serves one lined at a time, "
+                                 "several share a PostgreSQL store");
+    }
+    return Status::Unavailable("sqlite: cannot lock " + lock_path + ": " + std::strerror(error));
+  }
+  return fd;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const std::string& path,
                                                      const SqliteStoreOptions& options) {
+  LINE_ASSIGN_OR_RETURN(int lock_fd, LockFile(path));
+  auto tables = std::make_unique<memory::MemTables>();
+  Status loaded = [&]() -> Status {
+    ConnectionOptions loader_options;
+    loader_options.busy_timeout_ms = options.busy_timeout_ms;
+    LINE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, Connection::Open(path, loader_options));
+    LINE_RETURN_IF_ERROR(sqlite::Migrate(*conn));
+    LINE_RETURN_IF_ERROR(conn->Run(Sql::kBegin));
+    Status status = sqlite::LoadRows(*conn, *tables);
+    (void)conn->Run(Sql::kCommit);  // a read transaction: nothing to lose
+    return status;
+  }();
+  if (!loaded.ok()) {
+    ::close(lock_fd);
+    return loaded;
+  }
   ConnectionOptions writer_options;
   writer_options.busy_timeout_ms = options.busy_timeout_ms;
-  LINE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer, Connection::Open(path, writer_options));
-  LINE_RETURN_IF_ERROR(sqlite::Migrate(*writer));
+  // The writer's page cache holds pages being appended to; rows are read from memory.
+  writer_options.cache_size_kib = 8192;
+  Result<std::unique_ptr<Connection>> writer_opened = Connection::Open(path, writer_options);
+  if (!writer_opened.ok()) {
+    ::close(lock_fd);
+    return writer_opened.status();
+  }
+  std::unique_ptr<Connection> writer = std::move(writer_opened).value();
   // WAL checkpoints run on a thread of their own, not inside the writer's commits.
-  LINE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> checkpoint_conn,
-                        Connection::Open(path, writer_options));
+  Result<std::unique_ptr<Connection>> checkpoint_opened = Connection::Open(path, writer_options);
+  if (!checkpoint_opened.ok()) {
+    ::close(lock_fd);
+    return checkpoint_opened.status();
+  }
+  std::unique_ptr<Connection> checkpoint_conn = std::move(checkpoint_opened).value();
   auto checkpointer = std::make_unique<sqlite::Checkpointer>(std::move(checkpoint_conn),
                                                              options.checkpoint_frames);
   checkpointer->Attach(writer->db());
-  std::unique_ptr<SqliteStore> store(
-      new SqliteStore(path, std::move(writer), std::move(checkpointer), options));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, lock_fd, std::move(tables),
+                                                     std::move(writer), std::move(checkpointer),
+                                                     options));
   // Open one reader now, so that a file readers cannot use fails here and not on first read.
   LINE_RETURN_IF_ERROR(store->Ping());
   return store;
 }
 
-SqliteStore::SqliteStore(std::string path, std::unique_ptr<Connection> writer,
+namespace {
+std::unique_ptr<sqlite::SqliteCommitSteps> MakeSteps(std::unique_ptr<Connection> writer,
+                                                     sqlite::Checkpointer* checkpointer,
+                                                     memory::MemTables& tables,
+                                                     memory::StateLock& lock,
+                                                     Connection** connection) {
+  *connection = writer.get();
+  return std::make_unique<sqlite::SqliteCommitSteps>(std::move(writer), checkpointer, tables,
+                                                     lock);
+}
+}  // namespace
+
+SqliteStore::SqliteStore(std::string path, int lock_fd,
+                         std::unique_ptr<memory::MemTables> tables,
+                         std::unique_ptr<Connection> writer,
                          std::unique_ptr<sqlite::Checkpointer> checkpointer,
                          const SqliteStoreOptions& options)
     : path_(std::move(path)),
+      lock_fd_(lock_fd),
       readers_(path_, options.busy_timeout_ms, options.max_readers),
+      tables_(std::move(tables)),
       checkpointer_(std::move(checkpointer)),
-      writer_(std::make_unique<sqlite::SqliteCommitSteps>(std::move(writer), checkpointer_.get()),
+      writer_(MakeSteps(std::move(writer), checkpointer_.get(), *tables_, state_lock_,
+                        &writer_connection_),
               options.max_group_bodies, "sqlite: the store is closed") {}
 
-SqliteStore::~SqliteStore() { Close(); }
+SqliteStore::~SqliteStore() {
+  Close();
+  ::close(lock_fd_);  // after the last commit: another process may have the file now
+}
 
 void SqliteStore::Write(TxBody body, TxDone done) {
   writer_.Write(std::move(body), std::move(done));
@@ -56,23 +138,16 @@ void SqliteStore::WriteLazy(TxBody body, TxDone done) {
 
 Status SqliteStore::Read(const TxBody& body) {
   if (closed_.load()) return Status::Unavailable("sqlite: the store is closed");
-  return readers_.WithConnection([&body](Connection& conn) {
-    // A deferred BEGIN takes its snapshot at the first read and keeps it to COMMIT, so every
-    // statement of the body sees the same committed state.
-    LINE_RETURN_IF_ERROR(conn.Run(Sql::kBegin));
-    SqliteTx tx(conn);
-    Status status = body(tx);
-    Status end = conn.Run(Sql::kCommit);
-    if (!end.ok()) {
-      (void)conn.Run(Sql::kRollback);  // leave the connection clean for its next borrower
-      if (status.ok()) status = std::move(end);
-    }
-    return status;
-  });
+  // The writer holds the lock from a group's first body until it is durable, so what a read
+  // sees is committed, and stays the same for the whole body.
+  std::shared_lock<memory::StateLock> shared(state_lock_);
+  memory::MemTx tx(*tables_, /*writable=*/false);
+  return body(tx);
 }
 
 Status SqliteStore::Ping() {
-  return Read([](Tx& tx) { return static_cast<SqliteTx&>(tx).connection().Run(Sql::kPing); });
+  if (closed_.load()) return Status::Unavailable("sqlite: the store is closed");
+  return readers_.WithConnection([](Connection& conn) { return conn.Run(Sql::kPing); });
 }
 
 void SqliteStore::Close() {
@@ -106,12 +181,12 @@ Result<std::string> SqliteStore::WriterPragma(std::string_view name) {
   std::string sql = "PRAGMA " + std::string(name);
   std::promise<Result<std::string>> value;
   std::future<Result<std::string>> future = value.get_future();
-  // Only the writer thread may touch the writer's connection, so ask it through a body. The
-  // body's Tx is a SqliteTx because this store made it.
+  // Only the writer thread may touch the writer's connection, so ask it through a body.
   auto result = std::make_shared<Result<std::string>>(std::string());
+  Connection* connection = writer_connection_;
   Write(
-      [&sql, result](Tx& tx) {
-        *result = static_cast<SqliteTx&>(tx).connection().QueryText(sql);
+      [&sql, result, connection](Tx&) {
+        *result = connection->QueryText(sql);
         return result->status();
       },
       [&value, result](Status status) {

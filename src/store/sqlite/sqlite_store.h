@@ -1,5 +1,8 @@
-// The embedded store: one SQLite file in WAL mode with synchronous=FULL, a group-committing
-// writer thread and a pool of read-only connections. See docs/decisions/0002-store-schema.md.
+// The embedded store: its rows in memory, with every index its queries need, and one SQLite
+// file in WAL mode with synchronous=FULL that a group-committing writer thread keeps them in.
+// Reads are answered from memory; each group commit writes the rows it changed to the file by
+// primary key. The file is loaded at open and belongs to one process, which a lock file
+// enforces. See docs/decisions/0002-store-schema.md and 0015-embedded-store-in-memory.md.
 //
 // Thread-safety: thread-safe, like every Store.
 #pragma once
@@ -12,6 +15,8 @@
 #include <string_view>
 
 #include "store/group_commit_writer.h"
+#include "store/memory/mem_tables.h"
+#include "store/memory/state_lock.h"
 #include "store/sqlite/checkpointer.h"
 #include "store/sqlite/reader_pool.h"
 #include "store/store.h"
@@ -22,8 +27,8 @@ struct SqliteStoreOptions {
   // Most bodies committed in one transaction. Bounds the work lost to one failed commit and
   // the wait of the first body of a group; thousands keep the fsync cost per body tiny.
   size_t max_group_bodies = 4096;
-  // Most read connections open at once; more concurrent reads wait for one.
-  size_t max_readers = 8;
+  // Most read connections open at once. Reads come from memory; these serve Ping only.
+  size_t max_readers = 1;
   // How long a connection waits for a lock held by another (e.g. a second process).
   int busy_timeout_ms = 5000;
   // WAL frames (pages) committed between two checkpoints (sqlite/checkpointer.h).
@@ -61,12 +66,19 @@ class SqliteStore final : public Store {
  private:
   friend Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const std::string& path,
                                                               const SqliteStoreOptions& options);
-  SqliteStore(std::string path, std::unique_ptr<sqlite::Connection> writer,
+  SqliteStore(std::string path, int lock_fd, std::unique_ptr<memory::MemTables> tables,
+              std::unique_ptr<sqlite::Connection> writer,
               std::unique_ptr<sqlite::Checkpointer> checkpointer,
               const SqliteStoreOptions& options);
 
   const std::string path_;
+  const int lock_fd_;  // flock'd <path>.lock: this process alone serves the file
   sqlite::ReaderPool readers_;
+  // The rows, and the lock readers share and the writer holds alone. Declared before writer_,
+  // whose bodies use them.
+  const std::unique_ptr<memory::MemTables> tables_;
+  memory::StateLock state_lock_;
+  sqlite::Connection* writer_connection_;  // owned by writer_'s steps; writer thread only
   // Declared before writer_ so that it outlives every commit (its hook runs inside them).
   std::unique_ptr<sqlite::Checkpointer> checkpointer_;
   GroupCommitWriter writer_;

@@ -1,0 +1,201 @@
+// MemTables: the embedded store's rows and every index its queries need, in memory
+// (docs/decisions/0015-embedded-store-in-memory.md). Each change goes through one of the Set*
+// mutators, which keep the indexes right and record the row's before-image in a journal. The
+// journal is the writer's undo log (a failed body, or a failed commit, puts the rows back) and
+// its list of rows to write to the file at commit (sqlite/row_sync.h).
+//
+// Thread-safety: not thread-safe. The store guards it with a reader-writer lock: the writer
+// thread changes it holding the lock exclusively, readers read it holding it shared.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "model/model.h"
+#include "store/memory/state_lock.h"
+
+namespace line::memory {
+
+// Hashes std::string and std::string_view alike, so maps keyed by string_view can be searched
+// with either without building a string.
+struct ViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// A pair of strings ordered as a pair, searchable by a pair of string_views.
+struct PairLess {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return std::tie(a.first, a.second) < std::tie(b.first, b.second);
+  }
+};
+using StringPair = std::pair<std::string, std::string>;
+using ViewPair = std::pair<std::string_view, std::string_view>;
+
+// One worker's allocs, as the queries by worker need them.
+struct WorkerAllocs {
+  std::set<int64_t> all;                            // every alloc, by seq
+  std::set<int64_t> live;                           // state live, by seq
+  std::set<std::pair<TimeMs, int64_t>> to_deliver;  // live and unacknowledged: delivered_at, seq
+};
+
+// Everything of one pool_id. A row may exist without its pool row (the store has no foreign
+// keys, like the SQL stores), so `pool` is optional.
+struct PoolData {
+  std::string pool_id;
+  std::optional<Pool> pool;
+  std::map<std::string, Worker, std::less<>> workers;
+  std::map<StringPair, Replica, PairLess> replicas;  // by (worker_id, dataset_id)
+
+  std::map<int64_t, Eval> evals;  // by seq
+  // Keys view the eval_id / idempotency_key of the row in `evals` (map nodes do not move).
+  std::unordered_map<std::string_view, int64_t, ViewHash, std::equal_to<>> eval_by_id;
+  std::unordered_map<std::string_view, int64_t, ViewHash, std::equal_to<>> eval_by_key;
+  std::array<std::set<int64_t>, 4> evals_by_state;  // indexed by EvalState
+
+  std::map<int64_t, Alloc> allocs;  // by seq
+  std::unordered_map<std::string_view, int64_t, ViewHash, std::equal_to<>> alloc_by_id;
+  std::map<std::string, WorkerAllocs, std::less<>> allocs_by_worker;
+  std::map<std::string, std::set<int64_t>, std::less<>> allocs_by_eval;
+  std::array<std::set<int64_t>, 3> allocs_by_state;  // indexed by AllocState
+};
+
+// What a journal entry names: one row, or a whole pool removed at once.
+enum class Table : uint8_t { kPool, kWorker, kReplica, kEval, kAlloc, kPoolData };
+
+// One change: which row, and what it was before (monostate: it did not exist).
+struct Change {
+  Table table;
+  std::string pool_id;
+  std::string worker_id;   // kWorker, kReplica
+  std::string dataset_id;  // kReplica
+  int64_t seq = 0;         // kEval, kAlloc
+  std::variant<std::monostate, Pool, Worker, Replica, Eval, Alloc> before;
+  std::unique_ptr<PoolData> removed;  // kPoolData: the pool's data as it was
+};
+
+class MemTables {
+ public:
+  MemTables() = default;
+  MemTables(const MemTables&) = delete;
+  MemTables& operator=(const MemTables&) = delete;
+
+  // --- Reading ---
+  const PoolData* Find(std::string_view pool_id) const;
+  const std::map<std::string, std::unique_ptr<PoolData>, std::less<>>& pools() const {
+    return pools_;
+  }
+  // Index entries of workers, replicas and live allocs by deadline, across pools.
+  const std::set<std::tuple<TimeMs, std::string, std::string>>& workers_by_ttl() const {
+    return workers_by_ttl_;
+  }
+  const std::set<std::tuple<TimeMs, std::string, std::string, std::string>>& replicas_by_ttl()
+      const {
+    return replicas_by_ttl_;
+  }
+  const std::set<std::tuple<TimeMs, int64_t, std::string>>& live_allocs_by_ttl() const {
+    return live_allocs_by_ttl_;
+  }
+
+  // --- Changing (each records its before-image in the journal) ---
+  void SetPool(std::string_view pool_id, std::optional<Pool> row);
+  void SetWorker(std::string_view pool_id, std::string_view worker_id, std::optional<Worker> row);
+  void SetReplica(std::string_view pool_id, std::string_view worker_id,
+                  std::string_view dataset_id, std::optional<Replica> row);
+  void SetEval(std::string_view pool_id, int64_t seq, std::optional<Eval> row);
+  void SetAlloc(std::string_view pool_id, int64_t seq, std::optional<Alloc> row);
+  // Removes the pool row and every worker, replica, eval and alloc of the pool.
+  void RemovePool(std::string_view pool_id);
+
+  int64_t NextEvalSeq() { return next_eval_seq_++; }
+  int64_t NextAllocSeq() { return next_alloc_seq_++; }
+
+  // --- The journal ---
+  size_t JournalSize() const { return journal_.size(); }
+  const std::vector<Change>& journal() const { return journal_; }
+  // Puts back every row changed after the journal had `size` entries, newest first.
+  void UndoTo(size_t size);
+  // Forgets the journal: its changes are durable.
+  void ClearJournal() { journal_.clear(); }
+  // While off (loading at start-up), changes are not journalled.
+  void SetJournalling(bool on) { journalling_ = on; }
+  // The writer's hold on the state lock, taken before the first change of a group: a group
+  // that only reads (or fails before writing) never makes readers wait. The writer thread
+  // reads without it, as nobody else changes the rows.
+  void LockBeforeChanges(std::unique_lock<StateLock>* hold) { hold_ = hold; }
+
+ private:
+  PoolData& Data(std::string_view pool_id);
+  void BeforeChange() {
+    if (hold_ != nullptr && !hold_->owns_lock()) hold_->lock();
+  }
+  void Record(Change change);
+
+  // Row placement without journalling; each keeps every index of its table right.
+  void PutPool(std::string_view pool_id, std::optional<Pool> row);
+  void PutWorker(std::string_view pool_id, std::string_view worker_id, std::optional<Worker> row);
+  void PutReplica(std::string_view pool_id, std::string_view worker_id,
+                  std::string_view dataset_id, std::optional<Replica> row);
+  void PutEval(std::string_view pool_id, int64_t seq, std::optional<Eval> row);
+  void PutAlloc(std::string_view pool_id, int64_t seq, std::optional<Alloc> row);
+  // Moves a pool's data in or out, with its entries in the indexes across pools.
+  std::unique_ptr<PoolData> TakePoolData(std::string_view pool_id);
+  void RestorePoolData(std::unique_ptr<PoolData> data);
+  void IndexAcrossPools(const PoolData& data, bool add);
+
+  std::map<std::string, std::unique_ptr<PoolData>, std::less<>> pools_;
+  std::set<std::tuple<TimeMs, std::string, std::string>> workers_by_ttl_;  // ttl, pool, worker
+  // ttl, pool, worker, dataset
+  std::set<std::tuple<TimeMs, std::string, std::string, std::string>> replicas_by_ttl_;
+  std::set<std::tuple<TimeMs, int64_t, std::string>> live_allocs_by_ttl_;  // ttl, seq, pool
+  int64_t next_eval_seq_ = 1;
+  int64_t next_alloc_seq_ = 1;
+  std::vector<Change> journal_;
+  bool journalling_ = true;
+  std::unique_lock<StateLock>* hold_ = nullptr;
+
+  friend class MemLoader;
+};
+
+// Fills MemTables from stored rows at start-up, without journalling, and sets the seq
+// counters past the largest seq loaded.
+class MemLoader {
+ public:
+  explicit MemLoader(MemTables& tables) : tables_(tables) { tables_.SetJournalling(false); }
+  ~MemLoader() { tables_.SetJournalling(true); }
+  void Add(Pool pool) {
+    std::string pool_id = pool.pool_id;  // the row is moved into its place below
+    tables_.PutPool(pool_id, std::move(pool));
+  }
+  void Add(Worker worker) {
+    std::string pool_id = worker.pool_id, worker_id = worker.worker_id;
+    tables_.PutWorker(pool_id, worker_id, std::move(worker));
+  }
+  void Add(Replica replica) {
+    std::string pool_id = replica.pool_id, worker_id = replica.worker_id,
+                dataset_id = replica.dataset_id;
+    tables_.PutReplica(pool_id, worker_id, dataset_id, std::move(replica));
+  }
+  void Add(Eval eval);
+  void Add(Alloc alloc);
+
+ private:
+  MemTables& tables_;
+};
+
+}  // namespace line::memory

@@ -1,0 +1,226 @@
+#include "store/sqlite/row_sync.h"
+
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_set>
+
+#include "store/sqlite/rows.h"
+
+namespace line::sqlite {
+
+using memory::Change;
+using memory::MemLoader;
+using memory::MemTables;
+using memory::PoolData;
+using memory::Table;
+
+namespace {
+
+template <typename T>
+Status LoadTable(Connection& conn, Sql id, Result<T> (*read)(const Query&), MemLoader& loader) {
+  LINE_ASSIGN_OR_RETURN(Query query, conn.Use(id));
+  while (true) {
+    LINE_ASSIGN_OR_RETURN(bool more, query.Step());
+    if (!more) return Status::Ok();
+    LINE_ASSIGN_OR_RETURN(T row, read(query));
+    loader.Add(std::move(row));
+  }
+}
+
+// Writes rows by key, once each: the group's journal may name a row many times.
+class RowWriter {
+ public:
+  RowWriter(Connection& conn, const MemTables& tables) : conn_(conn), tables_(tables) {}
+
+  Status Pool(const std::string& pool_id) {
+    if (!pools_.insert(pool_id).second) return Status::Ok();
+    const PoolData* data = tables_.Find(pool_id);
+    if (data == nullptr || !data->pool) {
+      LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kErasePool));
+      query.Bind(1, pool_id);
+      return query.Run();
+    }
+    const line::Pool& pool = *data->pool;
+    LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kPutPool));
+    query.Bind(1, pool.pool_id)
+        .Bind(2, std::string_view(PlacementName(pool.placement)))
+        .Bind(3, pool.max_retry)
+        .Bind(4, pool.alloc_ttl_s)
+        .Bind(5, int64_t{pool.disbanded})
+        .Bind(6, pool.disbanded_at)
+        .Bind(7, pool.created_at);
+    return query.Run();
+  }
+
+  Status Worker(const std::string& pool_id, const std::string& worker_id) {
+    if (!workers_.emplace(pool_id, worker_id).second) return Status::Ok();
+    const line::Worker* worker = nullptr;
+    if (const PoolData* data = tables_.Find(pool_id)) {
+      if (auto it = data->workers.find(worker_id); it != data->workers.end()) worker = &it->second;
+    }
+    if (worker == nullptr) {
+      LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kEraseWorker));
+      query.Bind(1, pool_id).Bind(2, worker_id);
+      return query.Run();
+    }
+    LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kPutWorker));
+    query.Bind(1, worker->pool_id)
+        .Bind(2, worker->worker_id)
+        .Bind(3, worker->capacity)
+        .Bind(4, worker->free)
+        .Bind(5, worker->ttl)
+        .Bind(6, int64_t{worker->draining})
+        .Bind(7, worker->registered_at);
+    return query.Run();
+  }
+
+  Status Replica(const std::string& pool_id, const std::string& worker_id,
+                 const std::string& dataset_id) {
+    if (!replicas_.emplace(pool_id, worker_id, dataset_id).second) return Status::Ok();
+    const line::Replica* replica = nullptr;
+    if (const PoolData* data = tables_.Find(pool_id)) {
+      if (auto it = data->replicas.find(memory::ViewPair(worker_id, dataset_id));
+          it != data->replicas.end()) {
+        replica = &it->second;
+      }
+    }
+    if (replica == nullptr) {
+      LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kEraseReplica));
+      query.Bind(1, pool_id).Bind(2, worker_id).Bind(3, dataset_id);
+      return query.Run();
+    }
+    LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kPutReplica));
+    query.Bind(1, replica->pool_id)
+        .Bind(2, replica->dataset_id)
+        .Bind(3, replica->worker_id)
+        .Bind(4, replica->ttl);
+    return query.Run();
+  }
+
+  Status Eval(const std::string& pool_id, int64_t seq) {
+    if (!evals_.insert(seq).second) return Status::Ok();
+    const line::Eval* eval = nullptr;
+    if (const PoolData* data = tables_.Find(pool_id)) {
+      if (auto it = data->evals.find(seq); it != data->evals.end()) eval = &it->second;
+    }
+    if (eval == nullptr) {
+      LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kEraseEval));
+      query.Bind(1, seq);
+      return query.Run();
+    }
+    LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kPutEval));
+    query.Bind(1, eval->pool_id)
+        .Bind(2, eval->eval_id)
+        .Bind(3, seq)
+        .Bind(4, std::string_view(EvalStateName(eval->state)))
+        .Bind(5, eval->dataset_id)
+        .Bind(6, eval->size)
+        .Bind(7, eval->payload)
+        .Bind(8, eval->attempt)
+        .Bind(9, eval->alloc_id)
+        .Bind(10, eval->worker_id)
+        .BindOptional(11, eval->exit_code)
+        .Bind(12, eval->result)
+        .BindTextOrNull(13, eval->idempotency_key)
+        .Bind(14, eval->dead_reason)
+        .Bind(15, eval->created_at);
+    return query.Run();
+  }
+
+  Status Alloc(const std::string& pool_id, int64_t seq) {
+    if (!allocs_.insert(seq).second) return Status::Ok();
+    const line::Alloc* alloc = nullptr;
+    if (const PoolData* data = tables_.Find(pool_id)) {
+      if (auto it = data->allocs.find(seq); it != data->allocs.end()) alloc = &it->second;
+    }
+    if (alloc == nullptr) {
+      LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kEraseAlloc));
+      query.Bind(1, seq);
+      return query.Run();
+    }
+    LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kPutAlloc));
+    query.Bind(1, alloc->pool_id)
+        .Bind(2, alloc->alloc_id)
+        .Bind(3, alloc->worker_id)
+        .Bind(4, alloc->eval_id)
+        .Bind(5, alloc->dataset_id)
+        .Bind(6, alloc->size)
+        .Bind(7, alloc->attempt)
+        .Bind(8, int64_t{alloc->locality})
+        .Bind(9, std::string_view(AllocStateName(alloc->state)))
+        .Bind(10, alloc->ttl)
+        .Bind(11, alloc->created_at)
+        .Bind(12, alloc->delivered_at)
+        .Bind(13, int64_t{alloc->acked})
+        .Bind(14, alloc->ended_at)
+        .Bind(15, alloc->end_reason)
+        .Bind(16, seq);
+    return query.Run();
+  }
+
+  // Every row of a pool removed in the group: gone now, unless the group made it again.
+  Status RemovedPool(const PoolData& removed) {
+    LINE_RETURN_IF_ERROR(Pool(removed.pool_id));
+    for (const auto& [worker_id, worker] : removed.workers) {
+      LINE_RETURN_IF_ERROR(Worker(removed.pool_id, worker_id));
+    }
+    for (const auto& [key, replica] : removed.replicas) {
+      LINE_RETURN_IF_ERROR(Replica(removed.pool_id, key.first, key.second));
+    }
+    for (const auto& [seq, eval] : removed.evals) LINE_RETURN_IF_ERROR(Eval(removed.pool_id, seq));
+    for (const auto& [seq, alloc] : removed.allocs) {
+      LINE_RETURN_IF_ERROR(Alloc(removed.pool_id, seq));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Connection& conn_;
+  const MemTables& tables_;
+  std::set<std::string> pools_;
+  std::set<std::pair<std::string, std::string>> workers_;
+  std::set<std::tuple<std::string, std::string, std::string>> replicas_;
+  std::unordered_set<int64_t> evals_;  // seqs are unique across the store
+  std::unordered_set<int64_t> allocs_;
+};
+
+}  // namespace
+
+Status LoadRows(Connection& conn, MemTables& tables) {
+  MemLoader loader(tables);
+  LINE_RETURN_IF_ERROR(LoadTable(conn, Sql::kLoadPools, &ReadPool, loader));
+  LINE_RETURN_IF_ERROR(LoadTable(conn, Sql::kLoadWorkers, &ReadWorker, loader));
+  LINE_RETURN_IF_ERROR(LoadTable(conn, Sql::kLoadReplicas, &ReadReplica, loader));
+  LINE_RETURN_IF_ERROR(LoadTable(conn, Sql::kLoadEvals, &ReadEval, loader));
+  return LoadTable(conn, Sql::kLoadAllocs, &ReadAlloc, loader);
+}
+
+Status WriteJournalledRows(Connection& conn, const MemTables& tables) {
+  RowWriter writer(conn, tables);
+  for (const Change& change : tables.journal()) {
+    switch (change.table) {
+      case Table::kPool:
+        LINE_RETURN_IF_ERROR(writer.Pool(change.pool_id));
+        break;
+      case Table::kWorker:
+        LINE_RETURN_IF_ERROR(writer.Worker(change.pool_id, change.worker_id));
+        break;
+      case Table::kReplica:
+        LINE_RETURN_IF_ERROR(writer.Replica(change.pool_id, change.worker_id, change.dataset_id));
+        break;
+      case Table::kEval:
+        LINE_RETURN_IF_ERROR(writer.Eval(change.pool_id, change.seq));
+        break;
+      case Table::kAlloc:
+        LINE_RETURN_IF_ERROR(writer.Alloc(change.pool_id, change.seq));
+        break;
+      case Table::kPoolData:
+        LINE_RETURN_IF_ERROR(writer.RemovedPool(*change.removed));
+        break;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace line::sqlite
