@@ -1,10 +1,31 @@
 #include "store/memory/mem_tables.h"
 
+#include <algorithm>
+
 namespace line::memory {
 
 namespace {
+
 size_t Index(EvalState state) { return static_cast<size_t>(state); }
 size_t Index(AllocState state) { return static_cast<size_t>(state); }
+
+// New seqs are the largest yet, so an insert at the end is the usual case; the hint makes it
+// O(1) instead of a walk from the root.
+void InsertSeq(std::set<int64_t>& seqs, int64_t seq) { seqs.emplace_hint(seqs.end(), seq); }
+
+template <typename T>
+std::optional<T> Take(std::variant<std::monostate, Pool, Worker, Replica, Eval, Alloc>& before) {
+  if (!std::holds_alternative<T>(before)) return std::nullopt;
+  return std::optional<T>(std::get<T>(std::move(before)));
+}
+
+// The variant holding a Put's returned row, or monostate.
+template <typename T>
+std::variant<std::monostate, Pool, Worker, Replica, Eval, Alloc> Before(std::optional<T> row) {
+  if (!row) return std::monostate();
+  return std::move(*row);
+}
+
 }  // namespace
 
 const PoolData* MemTables::Find(std::string_view pool_id) const {
@@ -17,81 +38,65 @@ PoolData& MemTables::Data(std::string_view pool_id) {
   if (it == pools_.end()) {
     auto data = std::make_unique<PoolData>();
     data->pool_id = std::string(pool_id);
-    it = pools_.emplace(data->pool_id, std::move(data)).first;
+    std::string key = data->pool_id;
+    it = pools_.emplace(std::move(key), std::move(data)).first;
   }
   return *it->second;
 }
 
 void MemTables::Record(Change change) {
-  BeforeChange();
   if (journalling_) journal_.push_back(std::move(change));
 }
 
-// --- Mutators: record the before-image, then put the row ---
+// --- Mutators: take the lock, put the row, journal what it replaced ---
 
 void MemTables::SetPool(std::string_view pool_id, std::optional<Pool> row) {
-  Change change{.table = Table::kPool, .pool_id = std::string(pool_id)};
-  if (const PoolData* data = Find(pool_id); data != nullptr && data->pool) change.before = *data->pool;
-  Record(std::move(change));
-  PutPool(pool_id, std::move(row));
+  BeforeChange();
+  PoolData& data = Data(pool_id);
+  Record(Change{.table = Table::kPool, .pool = &data, .before = Before(PutPool(data, std::move(row)))});
 }
 
 void MemTables::SetWorker(std::string_view pool_id, std::string_view worker_id,
                           std::optional<Worker> row) {
-  Change change{.table = Table::kWorker,
-                .pool_id = std::string(pool_id),
-                .worker_id = std::string(worker_id)};
-  if (const PoolData* data = Find(pool_id)) {
-    if (auto it = data->workers.find(worker_id); it != data->workers.end()) {
-      change.before = it->second;
-    }
-  }
-  Record(std::move(change));
-  PutWorker(pool_id, worker_id, std::move(row));
+  BeforeChange();
+  PoolData& data = Data(pool_id);
+  std::string key(worker_id);  // before the put: the view may be into the row it replaces
+  auto before = Before(PutWorker(data, key, std::move(row)));
+  Record(Change{.table = Table::kWorker, .pool = &data, .worker_id = std::move(key),
+                .before = std::move(before)});
 }
 
 void MemTables::SetReplica(std::string_view pool_id, std::string_view worker_id,
                            std::string_view dataset_id, std::optional<Replica> row) {
-  Change change{.table = Table::kReplica,
-                .pool_id = std::string(pool_id),
-                .worker_id = std::string(worker_id),
-                .dataset_id = std::string(dataset_id)};
-  if (const PoolData* data = Find(pool_id)) {
-    if (auto it = data->replicas.find(ViewPair(worker_id, dataset_id));
-        it != data->replicas.end()) {
-      change.before = it->second;
-    }
-  }
-  Record(std::move(change));
-  PutReplica(pool_id, worker_id, dataset_id, std::move(row));
+  BeforeChange();
+  PoolData& data = Data(pool_id);
+  std::string worker(worker_id), dataset(dataset_id);
+  auto before = Before(PutReplica(data, worker, dataset, std::move(row)));
+  Record(Change{.table = Table::kReplica, .pool = &data, .worker_id = std::move(worker),
+                .dataset_id = std::move(dataset), .before = std::move(before)});
 }
 
 void MemTables::SetEval(std::string_view pool_id, int64_t seq, std::optional<Eval> row) {
-  Change change{.table = Table::kEval, .pool_id = std::string(pool_id), .seq = seq};
-  if (const PoolData* data = Find(pool_id)) {
-    if (auto it = data->evals.find(seq); it != data->evals.end()) change.before = it->second;
-  }
-  Record(std::move(change));
-  PutEval(pool_id, seq, std::move(row));
+  BeforeChange();
+  PoolData& data = Data(pool_id);
+  Record(Change{.table = Table::kEval, .pool = &data, .seq = seq,
+                .before = Before(PutEval(data, seq, std::move(row)))});
 }
 
 void MemTables::SetAlloc(std::string_view pool_id, int64_t seq, std::optional<Alloc> row) {
-  Change change{.table = Table::kAlloc, .pool_id = std::string(pool_id), .seq = seq};
-  if (const PoolData* data = Find(pool_id)) {
-    if (auto it = data->allocs.find(seq); it != data->allocs.end()) change.before = it->second;
-  }
-  Record(std::move(change));
-  PutAlloc(pool_id, seq, std::move(row));
+  BeforeChange();
+  PoolData& data = Data(pool_id);
+  Record(Change{.table = Table::kAlloc, .pool = &data, .seq = seq,
+                .before = Before(PutAlloc(data, seq, std::move(row)))});
 }
 
 void MemTables::RemovePool(std::string_view pool_id) {
   if (Find(pool_id) == nullptr) return;
   BeforeChange();
   std::unique_ptr<PoolData> data = TakePoolData(pool_id);
-  if (data == nullptr) return;
   if (journalling_) {
-    journal_.push_back(
-        Change{.table = Table::kPoolData, .pool_id = std::string(pool_id), .removed = std::move(data)});
+    PoolData* removed = data.get();
+    journal_.push_back(Change{.table = Table::kPoolData, .pool = removed, .removed = std::move(data)});
   }
 }
 
@@ -101,35 +106,22 @@ void MemTables::UndoTo(size_t size) {
   while (journal_.size() > size) {
     Change change = std::move(journal_.back());
     journal_.pop_back();
+    PoolData& data = *change.pool;
     switch (change.table) {
       case Table::kPool:
-        PutPool(change.pool_id, std::holds_alternative<Pool>(change.before)
-                                    ? std::optional<Pool>(std::get<Pool>(std::move(change.before)))
-                                    : std::nullopt);
+        PutPool(data, Take<Pool>(change.before));
         break;
       case Table::kWorker:
-        PutWorker(change.pool_id, change.worker_id,
-                  std::holds_alternative<Worker>(change.before)
-                      ? std::optional<Worker>(std::get<Worker>(std::move(change.before)))
-                      : std::nullopt);
+        PutWorker(data, change.worker_id, Take<Worker>(change.before));
         break;
       case Table::kReplica:
-        PutReplica(change.pool_id, change.worker_id, change.dataset_id,
-                   std::holds_alternative<Replica>(change.before)
-                       ? std::optional<Replica>(std::get<Replica>(std::move(change.before)))
-                       : std::nullopt);
+        PutReplica(data, change.worker_id, change.dataset_id, Take<Replica>(change.before));
         break;
       case Table::kEval:
-        PutEval(change.pool_id, change.seq,
-                std::holds_alternative<Eval>(change.before)
-                    ? std::optional<Eval>(std::get<Eval>(std::move(change.before)))
-                    : std::nullopt);
+        PutEval(data, change.seq, Take<Eval>(change.before));
         break;
       case Table::kAlloc:
-        PutAlloc(change.pool_id, change.seq,
-                 std::holds_alternative<Alloc>(change.before)
-                     ? std::optional<Alloc>(std::get<Alloc>(std::move(change.before)))
-                     : std::nullopt);
+        PutAlloc(data, change.seq, Take<Alloc>(change.before));
         break;
       case Table::kPoolData:
         RestorePoolData(std::move(change.removed));
@@ -140,126 +132,192 @@ void MemTables::UndoTo(size_t size) {
 
 // --- Putting rows and keeping indexes ---
 
-void MemTables::PutPool(std::string_view pool_id, std::optional<Pool> row) {
-  Data(pool_id).pool = std::move(row);
+std::optional<Pool> MemTables::PutPool(PoolData& data, std::optional<Pool> row) {
+  std::optional<Pool> old = std::move(data.pool);
+  data.pool = std::move(row);
+  return old;
 }
 
-void MemTables::PutWorker(std::string_view pool_id, std::string_view worker_id,
-                          std::optional<Worker> row) {
-  PoolData& data = Data(pool_id);
+std::optional<Worker> MemTables::PutWorker(PoolData& data, std::string_view worker_id,
+                                           std::optional<Worker> row) {
+  std::optional<Worker> old;
   auto it = data.workers.find(worker_id);
   if (it != data.workers.end()) {
-    workers_by_ttl_.erase({it->second.ttl, data.pool_id, it->second.worker_id});
+    const TimeMs old_ttl = it->second.ttl;
+    if (!row || row->ttl != old_ttl) workers_by_ttl_.erase({old_ttl, data.pool_id, it->first});
+    old = std::move(it->second);
     if (!row) {
       data.workers.erase(it);
-      return;
+      return old;
     }
     it->second = std::move(*row);
+    if (it->second.ttl == old_ttl) return old;  // most changes are of free capacity only
   } else {
-    if (!row) return;
+    if (!row) return old;
     it = data.workers.emplace(std::string(worker_id), std::move(*row)).first;
   }
-  workers_by_ttl_.emplace(it->second.ttl, data.pool_id, it->second.worker_id);
+  workers_by_ttl_.emplace(it->second.ttl, data.pool_id, it->first);
+  return old;
 }
 
-void MemTables::PutReplica(std::string_view pool_id, std::string_view worker_id,
-                           std::string_view dataset_id, std::optional<Replica> row) {
-  PoolData& data = Data(pool_id);
+std::optional<Replica> MemTables::PutReplica(PoolData& data, std::string_view worker_id,
+                                             std::string_view dataset_id,
+                                             std::optional<Replica> row) {
+  std::optional<Replica> old;
   auto it = data.replicas.find(ViewPair(worker_id, dataset_id));
   if (it != data.replicas.end()) {
-    replicas_by_ttl_.erase({it->second.ttl, data.pool_id, it->first.first, it->first.second});
+    const TimeMs old_ttl = it->second.ttl;
+    if (!row || row->ttl != old_ttl) {
+      replicas_by_ttl_.erase({old_ttl, data.pool_id, it->first.first, it->first.second});
+    }
+    old = std::move(it->second);
     if (!row) {
       data.replicas.erase(it);
-      return;
+      return old;
     }
     it->second = std::move(*row);
+    if (it->second.ttl == old_ttl) return old;
   } else {
-    if (!row) return;
+    if (!row) return old;
     it = data.replicas
              .emplace(StringPair(std::string(worker_id), std::string(dataset_id)), std::move(*row))
              .first;
   }
   replicas_by_ttl_.emplace(it->second.ttl, data.pool_id, it->first.first, it->first.second);
+  return old;
 }
 
-void MemTables::PutEval(std::string_view pool_id, int64_t seq, std::optional<Eval> row) {
-  PoolData& data = Data(pool_id);
+std::optional<Eval> MemTables::PutEval(PoolData& data, int64_t seq, std::optional<Eval> row) {
+  std::optional<Eval> old;
   auto it = data.evals.find(seq);
   if (it != data.evals.end()) {
-    const Eval& old = it->second;
-    data.eval_by_id.erase(std::string_view(old.eval_id));
-    if (!old.idempotency_key.empty()) data.eval_by_key.erase(std::string_view(old.idempotency_key));
-    data.evals_by_state[Index(old.state)].erase(seq);
+    Eval& stored = it->second;
+    if (row && row->eval_id == stored.eval_id && row->idempotency_key == stored.idempotency_key) {
+      // An update (the ids never change): hand the stored id strings to the new row, so that
+      // the index keys viewing them stay valid, and touch only the state index.
+      row->eval_id.swap(stored.eval_id);
+      row->idempotency_key.swap(stored.idempotency_key);
+      if (row->state != stored.state) {
+        data.evals_by_state[Index(stored.state)].erase(seq);
+        InsertSeq(data.evals_by_state[Index(row->state)], seq);
+      }
+      old = std::move(stored);
+      stored = std::move(*row);
+      return old;
+    }
+    // Out of the indexes first: their keys view this row's strings.
+    data.eval_by_id.erase(std::string_view(stored.eval_id));
+    if (!stored.idempotency_key.empty()) {
+      data.eval_by_key.erase(std::string_view(stored.idempotency_key));
+    }
+    data.evals_by_state[Index(stored.state)].erase(seq);
+    old = std::move(stored);
     if (!row) {
       data.evals.erase(it);
-      return;
+      return old;
     }
     it->second = std::move(*row);
   } else {
-    if (!row) return;
-    it = data.evals.emplace(seq, std::move(*row)).first;
+    if (!row) return old;
+    it = data.evals.emplace_hint(data.evals.end(), seq, std::move(*row));
   }
   const Eval& now = it->second;
   data.eval_by_id.emplace(std::string_view(now.eval_id), seq);
-  if (!now.idempotency_key.empty()) data.eval_by_key.emplace(std::string_view(now.idempotency_key), seq);
-  data.evals_by_state[Index(now.state)].insert(seq);
+  if (!now.idempotency_key.empty()) {
+    data.eval_by_key.emplace(std::string_view(now.idempotency_key), seq);
+  }
+  InsertSeq(data.evals_by_state[Index(now.state)], seq);
+  return old;
 }
 
-void MemTables::PutAlloc(std::string_view pool_id, int64_t seq, std::optional<Alloc> row) {
-  PoolData& data = Data(pool_id);
+void MemTables::IndexAllocState(PoolData& data, WorkerAllocs& worker, int64_t seq,
+                                const Alloc& alloc, bool add) {
+  if (add) {
+    InsertSeq(data.allocs_by_state[Index(alloc.state)], seq);
+  } else {
+    data.allocs_by_state[Index(alloc.state)].erase(seq);
+  }
+  if (alloc.state != AllocState::kLive) return;
+  if (add) {
+    InsertSeq(worker.live, seq);
+    if (!alloc.acked) worker.to_deliver.emplace(alloc.delivered_at, seq);
+    live_allocs_by_ttl_.emplace(alloc.ttl, seq, data.pool_id);
+  } else {
+    worker.live.erase(seq);
+    worker.to_deliver.erase({alloc.delivered_at, seq});
+    live_allocs_by_ttl_.erase({alloc.ttl, seq, data.pool_id});
+  }
+}
+
+std::optional<Alloc> MemTables::PutAlloc(PoolData& data, int64_t seq, std::optional<Alloc> row) {
+  std::optional<Alloc> old;
   auto it = data.allocs.find(seq);
   if (it != data.allocs.end()) {
-    const Alloc& old = it->second;
-    data.alloc_by_id.erase(std::string_view(old.alloc_id));
-    if (auto w = data.allocs_by_worker.find(old.worker_id); w != data.allocs_by_worker.end()) {
+    Alloc& stored = it->second;
+    if (row && row->alloc_id == stored.alloc_id && row->worker_id == stored.worker_id &&
+        row->eval_id == stored.eval_id) {
+      // An update (an alloc keeps its ids and worker): hand the stored strings the index keys
+      // view to the new row, and redo only the entries that depend on what changed.
+      row->alloc_id.swap(stored.alloc_id);
+      row->eval_id.swap(stored.eval_id);
+      WorkerAllocs& worker = data.allocs_by_worker.find(std::string_view(stored.worker_id))->second;
+      const bool moved = row->state != stored.state || row->acked != stored.acked ||
+                         row->delivered_at != stored.delivered_at || row->ttl != stored.ttl;
+      if (moved) IndexAllocState(data, worker, seq, stored, /*add=*/false);
+      old = std::move(stored);
+      stored = std::move(*row);
+      if (moved) IndexAllocState(data, worker, seq, stored, /*add=*/true);
+      return old;
+    }
+    data.alloc_by_id.erase(std::string_view(stored.alloc_id));
+    if (auto w = data.allocs_by_worker.find(std::string_view(stored.worker_id));
+        w != data.allocs_by_worker.end()) {
+      IndexAllocState(data, w->second, seq, stored, /*add=*/false);
       w->second.all.erase(seq);
-      w->second.live.erase(seq);
-      w->second.to_deliver.erase({old.delivered_at, seq});
       if (w->second.all.empty()) data.allocs_by_worker.erase(w);
     }
-    if (auto e = data.allocs_by_eval.find(old.eval_id); e != data.allocs_by_eval.end()) {
-      e->second.erase(seq);
-      if (e->second.empty()) data.allocs_by_eval.erase(e);
+    auto [first, last] = data.allocs_by_eval.equal_range(std::string_view(stored.eval_id));
+    for (auto e = first; e != last; ++e) {
+      if (e->second == seq) {
+        data.allocs_by_eval.erase(e);
+        break;
+      }
     }
-    data.allocs_by_state[Index(old.state)].erase(seq);
-    if (old.state == AllocState::kLive) live_allocs_by_ttl_.erase({old.ttl, seq, data.pool_id});
+    old = std::move(stored);
     if (!row) {
       data.allocs.erase(it);
-      return;
+      return old;
     }
     it->second = std::move(*row);
   } else {
-    if (!row) return;
-    it = data.allocs.emplace(seq, std::move(*row)).first;
+    if (!row) return old;
+    it = data.allocs.emplace_hint(data.allocs.end(), seq, std::move(*row));
   }
   const Alloc& now = it->second;
   data.alloc_by_id.emplace(std::string_view(now.alloc_id), seq);
-  auto w = data.allocs_by_worker.find(now.worker_id);
-  if (w == data.allocs_by_worker.end()) w = data.allocs_by_worker.emplace(now.worker_id, WorkerAllocs()).first;
-  w->second.all.insert(seq);
-  if (now.state == AllocState::kLive) {
-    w->second.live.insert(seq);
-    if (!now.acked) w->second.to_deliver.emplace(now.delivered_at, seq);
-    live_allocs_by_ttl_.emplace(now.ttl, seq, data.pool_id);
+  auto w = data.allocs_by_worker.find(std::string_view(now.worker_id));
+  if (w == data.allocs_by_worker.end()) {
+    w = data.allocs_by_worker.emplace(now.worker_id, WorkerAllocs()).first;
   }
-  auto e = data.allocs_by_eval.find(now.eval_id);
-  if (e == data.allocs_by_eval.end()) e = data.allocs_by_eval.emplace(now.eval_id, std::set<int64_t>()).first;
-  e->second.insert(seq);
-  data.allocs_by_state[Index(now.state)].insert(seq);
+  InsertSeq(w->second.all, seq);
+  IndexAllocState(data, w->second, seq, now, /*add=*/true);
+  data.allocs_by_eval.emplace(std::string_view(now.eval_id), seq);
+  return old;
 }
 
 void MemTables::IndexAcrossPools(const PoolData& data, bool add) {
+  // Entries view the strings of `data` itself, which stay where they are while it lives.
   for (const auto& [worker_id, worker] : data.workers) {
-    auto entry = std::make_tuple(worker.ttl, data.pool_id, worker_id);
-    add ? (void)workers_by_ttl_.insert(std::move(entry)) : (void)workers_by_ttl_.erase(entry);
+    WorkerByTtl entry(worker.ttl, data.pool_id, worker_id);
+    add ? (void)workers_by_ttl_.insert(entry) : (void)workers_by_ttl_.erase(entry);
   }
   for (const auto& [key, replica] : data.replicas) {
-    auto entry = std::make_tuple(replica.ttl, data.pool_id, key.first, key.second);
-    add ? (void)replicas_by_ttl_.insert(std::move(entry)) : (void)replicas_by_ttl_.erase(entry);
+    ReplicaByTtl entry(replica.ttl, data.pool_id, key.first, key.second);
+    add ? (void)replicas_by_ttl_.insert(entry) : (void)replicas_by_ttl_.erase(entry);
   }
   for (int64_t seq : data.allocs_by_state[Index(AllocState::kLive)]) {
-    auto entry = std::make_tuple(data.allocs.at(seq).ttl, seq, data.pool_id);
-    add ? (void)live_allocs_by_ttl_.insert(std::move(entry)) : (void)live_allocs_by_ttl_.erase(entry);
+    AllocByTtl entry(data.allocs.at(seq).ttl, seq, data.pool_id);
+    add ? (void)live_allocs_by_ttl_.insert(entry) : (void)live_allocs_by_ttl_.erase(entry);
   }
 }
 
@@ -274,7 +332,8 @@ std::unique_ptr<PoolData> MemTables::TakePoolData(std::string_view pool_id) {
 
 void MemTables::RestorePoolData(std::unique_ptr<PoolData> data) {
   // Whatever was made under this pool_id after the removal has been undone already (the
-  // journal unwinds newest first), so what stands there now is empty.
+  // journal unwinds newest first), so what stands there now is empty and referred to by no
+  // entry left in the journal.
   if (auto it = pools_.find(data->pool_id); it != pools_.end()) {
     IndexAcrossPools(*it->second, /*add=*/false);
     pools_.erase(it);
@@ -286,18 +345,35 @@ void MemTables::RestorePoolData(std::unique_ptr<PoolData> data) {
 
 // --- Loading ---
 
+void MemLoader::Add(Pool pool) {
+  PoolData& data = tables_.Data(pool.pool_id);
+  tables_.PutPool(data, std::move(pool));
+}
+
+void MemLoader::Add(Worker worker) {
+  PoolData& data = tables_.Data(worker.pool_id);
+  std::string worker_id = worker.worker_id;  // the row is moved into its place below
+  tables_.PutWorker(data, worker_id, std::move(worker));
+}
+
+void MemLoader::Add(Replica replica) {
+  PoolData& data = tables_.Data(replica.pool_id);
+  std::string worker_id = replica.worker_id, dataset_id = replica.dataset_id;
+  tables_.PutReplica(data, worker_id, dataset_id, std::move(replica));
+}
+
 void MemLoader::Add(Eval eval) {
   tables_.next_eval_seq_ = std::max(tables_.next_eval_seq_, eval.seq + 1);
-  std::string pool_id = eval.pool_id;
+  PoolData& data = tables_.Data(eval.pool_id);
   const int64_t seq = eval.seq;
-  tables_.PutEval(pool_id, seq, std::move(eval));
+  tables_.PutEval(data, seq, std::move(eval));
 }
 
 void MemLoader::Add(Alloc alloc) {
   tables_.next_alloc_seq_ = std::max(tables_.next_alloc_seq_, alloc.seq + 1);
-  std::string pool_id = alloc.pool_id;
+  PoolData& data = tables_.Data(alloc.pool_id);
   const int64_t seq = alloc.seq;
-  tables_.PutAlloc(pool_id, seq, std::move(alloc));
+  tables_.PutAlloc(data, seq, std::move(alloc));
 }
 
 }  // namespace line::memory

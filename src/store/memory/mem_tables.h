@@ -70,8 +70,9 @@ struct PoolData {
 
   std::map<int64_t, Alloc> allocs;  // by seq
   std::unordered_map<std::string_view, int64_t, ViewHash, std::equal_to<>> alloc_by_id;
-  std::map<std::string, WorkerAllocs, std::less<>> allocs_by_worker;
-  std::map<std::string, std::set<int64_t>, std::less<>> allocs_by_eval;
+  std::unordered_map<std::string, WorkerAllocs, ViewHash, std::equal_to<>> allocs_by_worker;
+  // Each key views the eval_id of its own alloc row; an eval's allocs are its entries' seqs.
+  std::unordered_multimap<std::string_view, int64_t, ViewHash, std::equal_to<>> allocs_by_eval;
   std::array<std::set<int64_t>, 3> allocs_by_state;  // indexed by AllocState
 };
 
@@ -81,7 +82,9 @@ enum class Table : uint8_t { kPool, kWorker, kReplica, kEval, kAlloc, kPoolData 
 // One change: which row, and what it was before (monostate: it did not exist).
 struct Change {
   Table table;
-  std::string pool_id;
+  // The pool's data the row was in. It outlives the entry: it is in the tables, or, if a later
+  // change of the journal removed the pool, owned by that later entry (`removed`).
+  PoolData* pool = nullptr;
   std::string worker_id;   // kWorker, kReplica
   std::string dataset_id;  // kReplica
   int64_t seq = 0;         // kEval, kAlloc
@@ -97,20 +100,20 @@ class MemTables {
 
   // --- Reading ---
   const PoolData* Find(std::string_view pool_id) const;
+  // Whether `data` is the pool's data in the tables now (not a removed pool's, kept for undo).
+  bool IsCurrent(const PoolData& data) const { return Find(data.pool_id) == &data; }
   const std::map<std::string, std::unique_ptr<PoolData>, std::less<>>& pools() const {
     return pools_;
   }
-  // Index entries of workers, replicas and live allocs by deadline, across pools.
-  const std::set<std::tuple<TimeMs, std::string, std::string>>& workers_by_ttl() const {
-    return workers_by_ttl_;
-  }
-  const std::set<std::tuple<TimeMs, std::string, std::string, std::string>>& replicas_by_ttl()
-      const {
-    return replicas_by_ttl_;
-  }
-  const std::set<std::tuple<TimeMs, int64_t, std::string>>& live_allocs_by_ttl() const {
-    return live_allocs_by_ttl_;
-  }
+  // Workers, replicas and live allocs by deadline, across pools. The names view the rows'
+  // own keys and their PoolData's pool_id; an entry goes before its row does.
+  using WorkerByTtl = std::tuple<TimeMs, std::string_view, std::string_view>;  // pool, worker
+  using ReplicaByTtl =
+      std::tuple<TimeMs, std::string_view, std::string_view, std::string_view>;  // + dataset
+  using AllocByTtl = std::tuple<TimeMs, int64_t, std::string_view>;            // seq, pool
+  const std::set<WorkerByTtl>& workers_by_ttl() const { return workers_by_ttl_; }
+  const std::set<ReplicaByTtl>& replicas_by_ttl() const { return replicas_by_ttl_; }
+  const std::set<AllocByTtl>& live_allocs_by_ttl() const { return live_allocs_by_ttl_; }
 
   // --- Changing (each records its before-image in the journal) ---
   void SetPool(std::string_view pool_id, std::optional<Pool> row);
@@ -146,23 +149,27 @@ class MemTables {
   }
   void Record(Change change);
 
-  // Row placement without journalling; each keeps every index of its table right.
-  void PutPool(std::string_view pool_id, std::optional<Pool> row);
-  void PutWorker(std::string_view pool_id, std::string_view worker_id, std::optional<Worker> row);
-  void PutReplica(std::string_view pool_id, std::string_view worker_id,
-                  std::string_view dataset_id, std::optional<Replica> row);
-  void PutEval(std::string_view pool_id, int64_t seq, std::optional<Eval> row);
-  void PutAlloc(std::string_view pool_id, int64_t seq, std::optional<Alloc> row);
+  // Row placement without journalling; each keeps every index of its table right and returns
+  // the row it replaced or removed, moved out.
+  std::optional<Pool> PutPool(PoolData& data, std::optional<Pool> row);
+  std::optional<Worker> PutWorker(PoolData& data, std::string_view worker_id,
+                                  std::optional<Worker> row);
+  std::optional<Replica> PutReplica(PoolData& data, std::string_view worker_id,
+                                    std::string_view dataset_id, std::optional<Replica> row);
+  std::optional<Eval> PutEval(PoolData& data, int64_t seq, std::optional<Eval> row);
+  std::optional<Alloc> PutAlloc(PoolData& data, int64_t seq, std::optional<Alloc> row);
+  // The entries of an alloc that depend on its state, delivery and deadline.
+  void IndexAllocState(PoolData& data, WorkerAllocs& worker, int64_t seq, const Alloc& alloc,
+                       bool add);
   // Moves a pool's data in or out, with its entries in the indexes across pools.
   std::unique_ptr<PoolData> TakePoolData(std::string_view pool_id);
   void RestorePoolData(std::unique_ptr<PoolData> data);
   void IndexAcrossPools(const PoolData& data, bool add);
 
   std::map<std::string, std::unique_ptr<PoolData>, std::less<>> pools_;
-  std::set<std::tuple<TimeMs, std::string, std::string>> workers_by_ttl_;  // ttl, pool, worker
-  // ttl, pool, worker, dataset
-  std::set<std::tuple<TimeMs, std::string, std::string, std::string>> replicas_by_ttl_;
-  std::set<std::tuple<TimeMs, int64_t, std::string>> live_allocs_by_ttl_;  // ttl, seq, pool
+  std::set<WorkerByTtl> workers_by_ttl_;
+  std::set<ReplicaByTtl> replicas_by_ttl_;
+  std::set<AllocByTtl> live_allocs_by_ttl_;
   int64_t next_eval_seq_ = 1;
   int64_t next_alloc_seq_ = 1;
   std::vector<Change> journal_;
@@ -178,19 +185,9 @@ class MemLoader {
  public:
   explicit MemLoader(MemTables& tables) : tables_(tables) { tables_.SetJournalling(false); }
   ~MemLoader() { tables_.SetJournalling(true); }
-  void Add(Pool pool) {
-    std::string pool_id = pool.pool_id;  // the row is moved into its place below
-    tables_.PutPool(pool_id, std::move(pool));
-  }
-  void Add(Worker worker) {
-    std::string pool_id = worker.pool_id, worker_id = worker.worker_id;
-    tables_.PutWorker(pool_id, worker_id, std::move(worker));
-  }
-  void Add(Replica replica) {
-    std::string pool_id = replica.pool_id, worker_id = replica.worker_id,
-                dataset_id = replica.dataset_id;
-    tables_.PutReplica(pool_id, worker_id, dataset_id, std::move(replica));
-  }
+  void Add(Pool pool);
+  void Add(Worker worker);
+  void Add(Replica replica);
   void Add(Eval eval);
   void Add(Alloc alloc);
 

@@ -230,9 +230,11 @@ Result<std::vector<Alloc>> MemTx::AllocsOfEval(std::string_view pool_id,
   std::vector<Alloc> allocs;
   const PoolData* data = tables_.Find(pool_id);
   if (data == nullptr) return allocs;
-  auto e = data->allocs_by_eval.find(eval_id);
-  if (e == data->allocs_by_eval.end()) return allocs;
-  for (int64_t seq : e->second) allocs.push_back(data->allocs.at(seq));
+  std::vector<int64_t> seqs;
+  auto [first, last] = data->allocs_by_eval.equal_range(eval_id);
+  for (auto e = first; e != last; ++e) seqs.push_back(e->second);
+  std::sort(seqs.begin(), seqs.end());  // oldest first: the eval's history in order
+  for (int64_t seq : seqs) allocs.push_back(data->allocs.at(seq));
   return allocs;
 }
 

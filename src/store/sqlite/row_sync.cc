@@ -33,6 +33,8 @@ class RowWriter {
  public:
   RowWriter(Connection& conn, const MemTables& tables) : conn_(conn), tables_(tables) {}
 
+  // Pools, workers and replicas are keyed by name: a pool removed and made again in one group
+  // has the same keys in new data, so the current image is looked up by name.
   Status Pool(const std::string& pool_id) {
     if (!pools_.insert(pool_id).second) return Status::Ok();
     const PoolData* data = tables_.Find(pool_id);
@@ -98,11 +100,13 @@ class RowWriter {
     return query.Run();
   }
 
-  Status Eval(const std::string& pool_id, int64_t seq) {
+  // Evals and allocs are keyed by seq, never reused within a run: a row is current only in
+  // the data it was journalled in, if that data is still the pool's.
+  Status Eval(const PoolData& data, int64_t seq) {
     if (!evals_.insert(seq).second) return Status::Ok();
     const line::Eval* eval = nullptr;
-    if (const PoolData* data = tables_.Find(pool_id)) {
-      if (auto it = data->evals.find(seq); it != data->evals.end()) eval = &it->second;
+    if (tables_.IsCurrent(data)) {
+      if (auto it = data.evals.find(seq); it != data.evals.end()) eval = &it->second;
     }
     if (eval == nullptr) {
       LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kEraseEval));
@@ -128,11 +132,11 @@ class RowWriter {
     return query.Run();
   }
 
-  Status Alloc(const std::string& pool_id, int64_t seq) {
+  Status Alloc(const PoolData& data, int64_t seq) {
     if (!allocs_.insert(seq).second) return Status::Ok();
     const line::Alloc* alloc = nullptr;
-    if (const PoolData* data = tables_.Find(pool_id)) {
-      if (auto it = data->allocs.find(seq); it != data->allocs.end()) alloc = &it->second;
+    if (tables_.IsCurrent(data)) {
+      if (auto it = data.allocs.find(seq); it != data.allocs.end()) alloc = &it->second;
     }
     if (alloc == nullptr) {
       LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kEraseAlloc));
@@ -159,7 +163,7 @@ class RowWriter {
     return query.Run();
   }
 
-  // Every row of a pool removed in the group: gone now, unless the group made it again.
+  // Every row of a pool removed in the group, as it stands now: gone, or made again.
   Status RemovedPool(const PoolData& removed) {
     LINE_RETURN_IF_ERROR(Pool(removed.pool_id));
     for (const auto& [worker_id, worker] : removed.workers) {
@@ -168,10 +172,8 @@ class RowWriter {
     for (const auto& [key, replica] : removed.replicas) {
       LINE_RETURN_IF_ERROR(Replica(removed.pool_id, key.first, key.second));
     }
-    for (const auto& [seq, eval] : removed.evals) LINE_RETURN_IF_ERROR(Eval(removed.pool_id, seq));
-    for (const auto& [seq, alloc] : removed.allocs) {
-      LINE_RETURN_IF_ERROR(Alloc(removed.pool_id, seq));
-    }
+    for (const auto& [seq, eval] : removed.evals) LINE_RETURN_IF_ERROR(Eval(removed, seq));
+    for (const auto& [seq, alloc] : removed.allocs) LINE_RETURN_IF_ERROR(Alloc(removed, seq));
     return Status::Ok();
   }
 
@@ -201,19 +203,20 @@ Status WriteJournalledRows(Connection& conn, const MemTables& tables) {
   for (const Change& change : tables.journal()) {
     switch (change.table) {
       case Table::kPool:
-        LINE_RETURN_IF_ERROR(writer.Pool(change.pool_id));
+        LINE_RETURN_IF_ERROR(writer.Pool(change.pool->pool_id));
         break;
       case Table::kWorker:
-        LINE_RETURN_IF_ERROR(writer.Worker(change.pool_id, change.worker_id));
+        LINE_RETURN_IF_ERROR(writer.Worker(change.pool->pool_id, change.worker_id));
         break;
       case Table::kReplica:
-        LINE_RETURN_IF_ERROR(writer.Replica(change.pool_id, change.worker_id, change.dataset_id));
+        LINE_RETURN_IF_ERROR(
+            writer.Replica(change.pool->pool_id, change.worker_id, change.dataset_id));
         break;
       case Table::kEval:
-        LINE_RETURN_IF_ERROR(writer.Eval(change.pool_id, change.seq));
+        LINE_RETURN_IF_ERROR(writer.Eval(*change.pool, change.seq));
         break;
       case Table::kAlloc:
-        LINE_RETURN_IF_ERROR(writer.Alloc(change.pool_id, change.seq));
+        LINE_RETURN_IF_ERROR(writer.Alloc(*change.pool, change.seq));
         break;
       case Table::kPoolData:
         LINE_RETURN_IF_ERROR(writer.RemovedPool(*change.removed));
