@@ -284,6 +284,60 @@ TEST(SqliteMemoryTest, AReadNeverSeesAGroupBeforeItIsDurable) {
   EXPECT_EQ(read.get(), std::make_pair(true, true));
 }
 
+// A claim or a release changes only the worker's free capacity, which the file does not need:
+// start-up derives it from the live allocs. So placements write no worker row, and the
+// capacity is right again after a restart.
+TEST(SqliteMemoryTest, FreeCapacityIsDerivedAtStartNotWrittenPerPlacement) {
+  ScopedTempDir dir;
+  const std::string path = dir.File("line.db");
+  {
+    std::unique_ptr<SqliteStore> store = MustOpen(path);
+    ASSERT_NE(store, nullptr);
+    LINE_ASSERT_OK(WriteSync(*store, [](Tx& tx) -> Status {
+      LINE_RETURN_IF_ERROR(tx.InsertPool(MakePool("p")));
+      LINE_RETURN_IF_ERROR(tx.InsertWorker(MakeWorker("p", "w", 10)));
+      for (const char* id : {"e1", "e2"}) {
+        Eval eval = MakeEval("p", id, 3);
+        LINE_RETURN_IF_ERROR(tx.InsertEval(eval));
+      }
+      return Status::Ok();
+    }));
+    Exec(path,
+         "CREATE TABLE writes(n INTEGER NOT NULL); INSERT INTO writes VALUES (0);"
+         "CREATE TRIGGER worker_writes AFTER INSERT ON workers "
+         "BEGIN UPDATE writes SET n = n + 1; END;");
+    LINE_ASSERT_OK(WriteSync(*store, [](Tx& tx) -> Status {
+      LINE_ASSIGN_OR_RETURN(std::vector<Eval> pending, tx.PendingEvals("p", 100, 0, 10));
+      std::vector<Placement> placements;
+      for (const Eval& eval : pending) {
+        placements.push_back(Placement{eval, MakeAlloc("p", "a-" + eval.eval_id, "w", eval.eval_id, 3)});
+      }
+      return tx.PlaceEvals(placements, kNow).status();
+    }));
+    LINE_ASSERT_OK(WriteSync(*store, [](Tx& tx) -> Status {
+      LINE_RETURN_IF_ERROR(tx.EndAlloc("p", "a-e1", AllocState::kCompleted, "completed", kNow).status());
+      return tx.ReleaseCapacity("p", "w", 3).status();
+    }));
+    EXPECT_EQ(ReadValue(*store, [](Tx& tx) { return tx.GetWorker("p", "w"); })->free, 7);
+    Result<std::unique_ptr<Connection>> conn = Connection::Open(path, ConnectionOptions{});
+    ASSERT_TRUE(conn.ok());
+    EXPECT_EQ((*conn)->QueryText("SELECT n FROM writes").value(), "0") << "a worker row was written";
+    EXPECT_EQ((*conn)->QueryText("SELECT free FROM workers").value(), "10") << "as registered";
+    // A change beyond free capacity writes the row, free included.
+    LINE_ASSERT_OK(WriteSync(*store, [](Tx& tx) {
+      return tx.RenewWorker("p", "w", kNow, kNow + 90'000).status();
+    }));
+    EXPECT_EQ((*conn)->QueryText("SELECT n FROM writes").value(), "1");
+    EXPECT_EQ((*conn)->QueryText("SELECT free FROM workers").value(), "7");
+    // And the file's figure is not trusted: make it wrong, and start-up puts it right.
+    LINE_ASSERT_OK((*conn)->Exec("test", "UPDATE workers SET free = 1"));
+  }
+  std::unique_ptr<SqliteStore> reopened = MustOpen(path);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(ReadValue(*reopened, [](Tx& tx) { return tx.GetWorker("p", "w"); })->free, 7)
+      << "capacity 10 minus the one live alloc of size 3";
+}
+
 TEST(SqliteMemoryTest, OneFileServesOneProcessAtATime) {
   ScopedTempDir dir;
   const std::string path = dir.File("line.db");

@@ -376,4 +376,23 @@ void MemLoader::Add(Alloc alloc) {
   tables_.PutAlloc(data, seq, std::move(alloc));
 }
 
+int64_t MemLoader::DeriveFreeCapacity() {
+  int64_t corrected = 0;
+  for (auto& [pool_id, data] : tables_.pools_) {
+    for (auto& [worker_id, worker] : data->workers) {
+      int64_t used = 0;
+      if (auto w = data->allocs_by_worker.find(std::string_view(worker_id));
+          w != data->allocs_by_worker.end()) {
+        for (int64_t seq : w->second.live) used += data->allocs.at(seq).size;
+      }
+      // More live allocs than capacity cannot be committed; clamped all the same, so that a
+      // damaged file cannot make the store refuse to open.
+      const int64_t free = std::clamp<int64_t>(worker.capacity - used, 0, worker.capacity);
+      if (worker.free != free) ++corrected;
+      worker.free = free;  // not an index key: no index to update
+    }
+  }
+  return corrected;
+}
+
 }  // namespace line::memory

@@ -190,6 +190,10 @@ class MemLoader {
   void Add(Replica replica);
   void Add(Eval eval);
   void Add(Alloc alloc);
+  // Sets every worker's free capacity to its capacity minus the sizes of its live allocs
+  // (invariant 1), once every row is in. The file's `free` is only written with a worker's
+  // other changes, so it may be stale. Returns how many workers it corrected.
+  int64_t DeriveFreeCapacity();
 
  private:
   MemTables& tables_;

@@ -28,6 +28,11 @@ Status LoadTable(Connection& conn, Sql id, Result<T> (*read)(const Query&), MemL
   }
 }
 
+bool SameButFree(const Worker& a, const Worker& b) {
+  return a.capacity == b.capacity && a.ttl == b.ttl && a.draining == b.draining &&
+         a.registered_at == b.registered_at;
+}
+
 // Writes rows by key, once each: the group's journal may name a row many times.
 class RowWriter {
  public:
@@ -55,11 +60,19 @@ class RowWriter {
     return query.Run();
   }
 
-  Status Worker(const std::string& pool_id, const std::string& worker_id) {
+  // `at_start`: the row as the group found it (its first journal entry's before-image), if
+  // known. A worker whose free capacity alone changed is not written: the file's `free` is
+  // derived again from the live allocs at start-up (LoadRows), so placements and releases
+  // cost no worker row.
+  Status Worker(const std::string& pool_id, const std::string& worker_id,
+                const line::Worker* at_start = nullptr) {
     if (!workers_.emplace(pool_id, worker_id).second) return Status::Ok();
     const line::Worker* worker = nullptr;
     if (const PoolData* data = tables_.Find(pool_id)) {
       if (auto it = data->workers.find(worker_id); it != data->workers.end()) worker = &it->second;
+    }
+    if (worker != nullptr && at_start != nullptr && SameButFree(*worker, *at_start)) {
+      return Status::Ok();
     }
     if (worker == nullptr) {
       LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kEraseWorker));
@@ -195,7 +208,9 @@ Status LoadRows(Connection& conn, MemTables& tables) {
   LINE_RETURN_IF_ERROR(LoadTable(conn, Sql::kLoadWorkers, &ReadWorker, loader));
   LINE_RETURN_IF_ERROR(LoadTable(conn, Sql::kLoadReplicas, &ReadReplica, loader));
   LINE_RETURN_IF_ERROR(LoadTable(conn, Sql::kLoadEvals, &ReadEval, loader));
-  return LoadTable(conn, Sql::kLoadAllocs, &ReadAlloc, loader);
+  LINE_RETURN_IF_ERROR(LoadTable(conn, Sql::kLoadAllocs, &ReadAlloc, loader));
+  loader.DeriveFreeCapacity();
+  return Status::Ok();
 }
 
 Status WriteJournalledRows(Connection& conn, const MemTables& tables) {
@@ -206,7 +221,8 @@ Status WriteJournalledRows(Connection& conn, const MemTables& tables) {
         LINE_RETURN_IF_ERROR(writer.Pool(change.pool->pool_id));
         break;
       case Table::kWorker:
-        LINE_RETURN_IF_ERROR(writer.Worker(change.pool->pool_id, change.worker_id));
+        LINE_RETURN_IF_ERROR(writer.Worker(change.pool->pool_id, change.worker_id,
+                                           std::get_if<Worker>(&change.before)));
         break;
       case Table::kReplica:
         LINE_RETURN_IF_ERROR(

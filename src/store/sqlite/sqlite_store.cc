@@ -72,7 +72,7 @@ Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const std::string& path,
   ConnectionOptions writer_options;
   writer_options.busy_timeout_ms = options.busy_timeout_ms;
   // The writer's page cache holds pages being appended to; rows are read from memory.
-  writer_options.cache_size_kib = 8192;
+  writer_options.cache_size_kib = 2048;
   Result<std::unique_ptr<Connection>> writer_opened = Connection::Open(path, writer_options);
   if (!writer_opened.ok()) {
     ::close(lock_fd);
