@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -37,9 +38,17 @@ void Exec(const std::string& path, const std::string& sql) {
 }
 
 // Everything a store holds, as text: every row of every pool through the listing primitives,
-// and the answers of the queries that read the indexes across pools.
+// and the answer of every query that reads an index, per pool and across pools (the replicas'
+// deadline index is read by a deletion in a body that is then rolled back).
 std::string Dump(Store& store, TimeMs now) {
   std::ostringstream out;
+  int64_t expiring_replicas = -1;
+  Status probe = WriteSync(store, [&](Tx& tx) -> Status {
+    LINE_ASSIGN_OR_RETURN(expiring_replicas, tx.DeleteReplicasExpiredBy(now + 100'000));
+    return Status(Code::kNotFound, "rolled back: only counting");
+  });
+  EXPECT_EQ(probe.code(), Code::kNotFound) << probe.ToString();
+  out << "expiring replicas " << expiring_replicas << "\n";
   Status status = store.Read([&](Tx& tx) -> Status {
     LINE_ASSIGN_OR_RETURN(std::vector<Pool> pools, tx.ListPools("", 1000));
     for (const Pool& p : pools) {
@@ -62,13 +71,55 @@ std::string Dump(Store& store, TimeMs now) {
             << e.alloc_id << " " << e.worker_id << " " << e.exit_code.value_or(-999) << " "
             << e.result << " [" << e.idempotency_key << "] " << e.dead_reason << " "
             << e.created_at << "\n";
+        LINE_ASSIGN_OR_RETURN(std::optional<Eval> by_id, tx.GetEval(p.pool_id, e.eval_id));
+        out << "  by id " << (by_id ? by_id->seq : -1);
+        LINE_ASSIGN_OR_RETURN(std::optional<Eval> by_key,
+                              tx.FindEvalByKey(p.pool_id, e.idempotency_key));
+        out << " by key " << (by_key ? by_key->seq : -1) << " allocs";
+        LINE_ASSIGN_OR_RETURN(std::vector<Alloc> history, tx.AllocsOfEval(p.pool_id, e.eval_id));
+        for (const Alloc& a : history) out << " " << a.seq;
+        out << "\n";
       }
+      for (EvalState state : {EvalState::kPending, EvalState::kPlaced, EvalState::kCompleted,
+                              EvalState::kDead}) {
+        LINE_ASSIGN_OR_RETURN(std::vector<Eval> in_state, tx.ListEvals(p.pool_id, state, 0, 1000));
+        out << " " << EvalStateName(state) << ":";
+        for (const Eval& e : in_state) out << " " << e.seq;
+        out << "\n";
+      }
+      LINE_ASSIGN_OR_RETURN(std::vector<Eval> pending, tx.PendingEvals(p.pool_id, 4, 0, 1000));
+      out << " pending up to size 4:";
+      for (const Eval& e : pending) out << " " << e.seq;
+      out << "\n";
       LINE_ASSIGN_OR_RETURN(std::vector<Alloc> allocs, tx.ListAllocs(p.pool_id, "", {}, 0, 1000));
+      std::set<std::string> alloc_workers;
       for (const Alloc& a : allocs) {
         out << " alloc " << a.seq << " " << a.alloc_id << " " << a.worker_id << " " << a.eval_id
-            << " " << a.size << " " << a.attempt << " " << a.locality << " "
-            << AllocStateName(a.state) << " " << a.ttl << " " << a.delivered_at << " " << a.acked
-            << " " << a.ended_at << " " << a.end_reason << "\n";
+            << " " << a.dataset_id << " " << a.size << " " << a.attempt << " " << a.locality
+            << " " << AllocStateName(a.state) << " " << a.ttl << " " << a.created_at << " "
+            << a.delivered_at << " " << a.acked << " " << a.ended_at << " " << a.end_reason
+            << "\n";
+        LINE_ASSIGN_OR_RETURN(std::optional<Alloc> by_id, tx.GetAlloc(p.pool_id, a.alloc_id));
+        out << "  by id " << (by_id ? by_id->seq : -1) << "\n";
+        alloc_workers.insert(a.worker_id);
+      }
+      for (const std::string& worker_id : alloc_workers) {
+        out << " worker " << worker_id << " live:";
+        LINE_ASSIGN_OR_RETURN(std::vector<Alloc> live, tx.LiveAllocsOfWorker(p.pool_id, worker_id));
+        for (const Alloc& a : live) out << " " << a.seq;
+        out << " due:";
+        LINE_ASSIGN_OR_RETURN(std::vector<Alloc> due,
+                              tx.DeliverableAllocs(p.pool_id, worker_id, now + 100, 1000));
+        for (const Alloc& a : due) out << " " << a.seq;
+        LINE_ASSIGN_OR_RETURN(TimeMs earliest, tx.EarliestUnackedDelivery(p.pool_id, worker_id));
+        out << " earliest " << earliest << " listed:";
+        for (AllocState state : {AllocState::kLive, AllocState::kCompleted}) {
+          LINE_ASSIGN_OR_RETURN(std::vector<Alloc> listed,
+                                tx.ListAllocs(p.pool_id, worker_id, state, 0, 1000));
+          for (const Alloc& a : listed) out << " " << a.seq;
+          out << " |";
+        }
+        out << "\n";
       }
       LINE_ASSIGN_OR_RETURN(PoolCounts c, tx.CountPool(p.pool_id, now));
       out << " counts " << c.workers << " " << c.capacity << " " << c.free << " "
@@ -188,6 +239,16 @@ TEST(SqliteMemoryTest, TheFileLoadedAgainIsWhatMemoryHeld) {
   EXPECT_EQ(before.find("replica w3"), std::string::npos) << before;
   EXPECT_EQ(before.find("short"), std::string::npos) << before;
 
+  // The file holds no row that memory does not: nothing is left of the deleted pools.
+  for (const char* table : {"workers", "replicas", "evals", "allocs"}) {
+    Result<std::unique_ptr<Connection>> conn = Connection::Open(path, ConnectionOptions{});
+    ASSERT_TRUE(conn.ok());
+    EXPECT_EQ((*conn)->QueryText(std::string("SELECT count(*) FROM ") + table +
+                                 " WHERE pool_id NOT IN (SELECT pool_id FROM pools)")
+                  .value(),
+              "0")
+        << table << " rows outlived their pool in the file";
+  }
   std::unique_ptr<SqliteStore> reopened = MustOpen(path);
   ASSERT_NE(reopened, nullptr);
   EXPECT_EQ(Dump(*reopened, kNow), before);
@@ -224,7 +285,7 @@ TEST(SqliteMemoryTest, AFailedCommitLeavesMemoryAndFileAsTheyWere) {
   const std::string path = dir.File("line.db");
   std::unique_ptr<SqliteStore> store = MustOpen(path);
   ASSERT_NE(store, nullptr);
-  LINE_ASSERT_OK(WriteSync(*store, [](Tx& tx) { return tx.InsertPool(MakePool("p")); }));
+  WriteAMix(*store);  // rows of every kind, to be updated and deleted below
   Exec(path,
        "CREATE TRIGGER refuse BEFORE INSERT ON workers WHEN NEW.worker_id = 'refused' "
        "BEGIN SELECT RAISE(ABORT, 'injected'); END");
@@ -232,14 +293,23 @@ TEST(SqliteMemoryTest, AFailedCommitLeavesMemoryAndFileAsTheyWere) {
   {
     testing::WriterGate gate(*store);
     DoneCounter counter;
-    store->Write([](Tx& tx) { return tx.InsertWorker(MakeWorker("p", "fine", 2)); },
-                 counter.Callback());
-    store->Write([](Tx& tx) { return tx.InsertWorker(MakeWorker("p", "refused", 2)); },
+    store->Write(
+        [](Tx& tx) -> Status {
+          LINE_RETURN_IF_ERROR(tx.InsertWorker(MakeWorker("a", "fine", 2)));
+          LINE_RETURN_IF_ERROR(tx.RenewWorker("a", "w1", kNow, kNow + 99'000).status());
+          LINE_RETURN_IF_ERROR(
+              tx.EndAlloc("a", "xe3", AllocState::kExpired, "expired", kNow + 9).status());
+          LINE_RETURN_IF_ERROR(tx.ReleaseCapacity("a", "w2", 4).status());
+          return tx.DeleteWorker("a", "w2");
+        },
+        counter.Callback());
+    store->Write([](Tx& tx) { return tx.DeletePool("b"); }, counter.Callback());
+    store->Write([](Tx& tx) { return tx.InsertWorker(MakeWorker("a", "refused", 2)); },
                  counter.Callback());
     gate.Release();
-    counter.WaitFor(2);
+    counter.WaitFor(3);
     EXPECT_EQ(counter.ok(), 0) << "the group shares one commit, and it failed";
-    ASSERT_EQ(counter.failures().size(), 2u);
+    ASSERT_EQ(counter.failures().size(), 3u);
     EXPECT_NE(counter.failures()[0].find("injected"), std::string::npos) << counter.failures()[0];
   }
   EXPECT_EQ(Dump(*store, kNow), before);
@@ -248,7 +318,7 @@ TEST(SqliteMemoryTest, AFailedCommitLeavesMemoryAndFileAsTheyWere) {
   std::unique_ptr<SqliteStore> reopened = MustOpen(path);
   ASSERT_NE(reopened, nullptr);
   EXPECT_EQ(Dump(*reopened, kNow), before);
-  LINE_EXPECT_OK(WriteSync(*reopened, [](Tx& tx) { return tx.InsertWorker(MakeWorker("p", "fine", 2)); }));
+  LINE_EXPECT_OK(WriteSync(*reopened, [](Tx& tx) { return tx.InsertWorker(MakeWorker("a", "fine", 2)); }));
 }
 
 // A read waits for a group that changed rows until that group is durable, and then sees it
@@ -287,6 +357,52 @@ TEST(SqliteMemoryTest, AReadNeverSeesAGroupBeforeItIsDurable) {
 // A claim or a release changes only the worker's free capacity, which the file does not need:
 // start-up derives it from the live allocs. So placements write no worker row, and the
 // capacity is right again after a restart.
+// The same while the group's bodies are done and its rows are being written: a trigger on the
+// file makes that step last, and a read started then still waits for the commit.
+TEST(SqliteMemoryTest, AReadWaitsForTheCommitNotJustTheBodies) {
+  ScopedTempDir dir;
+  const std::string path = dir.File("line.db");
+  std::unique_ptr<SqliteStore> store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  Exec(path,
+       "CREATE TRIGGER slow AFTER INSERT ON pools BEGIN SELECT count(*) FROM (WITH RECURSIVE "
+       "c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT x FROM c); "
+       "END");
+  std::promise<void> bodies_done;
+  std::promise<Status> committed;
+  store->Write(
+      [&](Tx& tx) -> Status {
+        LINE_RETURN_IF_ERROR(tx.InsertPool(MakePool("p")));
+        bodies_done.set_value();
+        return Status::Ok();
+      },
+      [&](Status s) { committed.set_value(std::move(s)); });
+  bodies_done.get_future().wait();
+  auto read = std::async(std::launch::async, [&] {
+    return ReadValue(*store, [](Tx& tx) { return tx.GetPool("p"); }).has_value();
+  });
+  EXPECT_EQ(read.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "a read went on while the group's rows were still being written";
+  std::future<Status> outcome = committed.get_future();
+  LINE_EXPECT_OK(outcome.get());
+  EXPECT_TRUE(read.get()) << "and once durable, the read sees the group";
+}
+
+// A group that changes nothing never holds reads back, however long its body runs.
+TEST(SqliteMemoryTest, AGroupThatChangesNothingNeverMakesAReadWait) {
+  ScopedTempDir dir;
+  std::unique_ptr<SqliteStore> store = MustOpen(dir.File("line.db"));
+  ASSERT_NE(store, nullptr);
+  LINE_ASSERT_OK(WriteSync(*store, [](Tx& tx) { return tx.InsertPool(MakePool("p")); }));
+  testing::WriterGate gate(*store);  // a body that only waits
+  auto read = std::async(std::launch::async, [&] {
+    return ReadValue(*store, [](Tx& tx) { return tx.GetPool("p"); }).has_value();
+  });
+  EXPECT_EQ(read.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  gate.Release();
+  EXPECT_TRUE(read.get());
+}
+
 TEST(SqliteMemoryTest, FreeCapacityIsDerivedAtStartNotWrittenPerPlacement) {
   ScopedTempDir dir;
   const std::string path = dir.File("line.db");

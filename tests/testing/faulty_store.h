@@ -42,12 +42,12 @@ class FaultyStore final : public Store {
       done(Status::Unavailable("injected outage"));
       return;
     }
-    if (refuse_allocs_) {
-      body = [body = std::move(body)](Tx& tx) -> Status {
-        AllocRefusingTx refusing(tx);
-        return body(refusing);
-      };
-    }
+    // Decided when the body runs, not when it was queued: the switch may flip in between.
+    body = [this, body = std::move(body)](Tx& tx) -> Status {
+      if (!refuse_allocs_) return body(tx);
+      AllocRefusingTx refusing(tx);
+      return body(refusing);
+    };
     if (fail_after_body_) {
       body = [body = std::move(body)](Tx& tx) -> Status {
         Status ran = body(tx);

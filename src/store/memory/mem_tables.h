@@ -135,6 +135,9 @@ class MemTables {
   void UndoTo(size_t size);
   // Forgets the journal: its changes are durable.
   void ClearJournal() { journal_.clear(); }
+  // Hands the journal over in exchange for `other`, which must be empty: the caller frees the
+  // entries (before-images, a removed pool's rows) after letting go of the lock.
+  void SwapJournal(std::vector<Change>& other) { journal_.swap(other); }
   // While off (loading at start-up), changes are not journalled.
   void SetJournalling(bool on) { journalling_ = on; }
   // The writer's hold on the state lock, taken before the first change of a group: a group

@@ -54,9 +54,12 @@ Status SqliteCommitSteps::Commit() {
   LINE_RETURN_IF_ERROR(WriteJournalledRows(*conn_, tables_));
   LINE_RETURN_IF_ERROR(conn_->Run(Sql::kCommit));
   in_transaction_ = false;
-  tables_.ClearJournal();
+  // The entries are freed after the lock is let go: a deleted pool's before-image holds all
+  // of its rows, and readers need not wait for them to be freed.
+  tables_.SwapJournal(spent_journal_);
   savepoints_.clear();
   Unlock();
+  spent_journal_.clear();  // keeps its capacity for the next swap
   return Status::Ok();
 }
 

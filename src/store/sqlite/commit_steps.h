@@ -54,6 +54,7 @@ class SqliteCommitSteps final : public GroupCommitSteps {
   memory::StateLock& lock_;
   std::unique_lock<memory::StateLock> held_{lock_, std::defer_lock};
   std::vector<size_t> savepoints_;  // journal sizes where the open savepoints began
+  std::vector<memory::Change> spent_journal_;  // the last group's, freed outside the lock
   size_t journal_before_body_ = 0;
   bool in_transaction_ = false;
   bool synchronous_full_ = true;  // the connection opens with synchronous=FULL
