@@ -14,19 +14,61 @@ size_t Index(AllocState state) { return static_cast<size_t>(state); }
 void InsertSeq(std::set<int64_t>& seqs, int64_t seq) { seqs.emplace_hint(seqs.end(), seq); }
 
 template <typename T>
-std::optional<T> Take(std::variant<std::monostate, Pool, Worker, Replica, Eval, Alloc>& before) {
+std::optional<T> Take(std::variant<std::monostate, Pool, Worker, Replica, EvalRow, Alloc>& before) {
   if (!std::holds_alternative<T>(before)) return std::nullopt;
   return std::optional<T>(std::get<T>(std::move(before)));
 }
 
 // The variant holding a Put's returned row, or monostate.
 template <typename T>
-std::variant<std::monostate, Pool, Worker, Replica, Eval, Alloc> Before(std::optional<T> row) {
+std::variant<std::monostate, Pool, Worker, Replica, EvalRow, Alloc> Before(std::optional<T> row) {
   if (!row) return std::monostate();
   return std::move(*row);
 }
 
 }  // namespace
+
+EvalRow ToRow(Eval eval) {
+  EvalRow row{.eval_id = std::move(eval.eval_id),
+              .dataset_id = std::move(eval.dataset_id),
+              .payload = std::move(eval.payload),
+              .idempotency_key = std::move(eval.idempotency_key),
+              .size = eval.size,
+              .attempt = eval.attempt,
+              .created_at = eval.created_at,
+              .state = eval.state};
+  if (!eval.alloc_id.empty() || !eval.worker_id.empty() || eval.exit_code ||
+      !eval.result.empty() || !eval.dead_reason.empty()) {
+    row.outcome = std::make_unique<EvalOutcome>(EvalOutcome{.alloc_id = std::move(eval.alloc_id),
+                                                            .worker_id = std::move(eval.worker_id),
+                                                            .exit_code = eval.exit_code,
+                                                            .result = std::move(eval.result),
+                                                            .dead_reason = std::move(eval.dead_reason)});
+  }
+  return row;
+}
+
+Eval ToEval(const EvalRow& row, std::string_view pool_id, int64_t seq) {
+  Eval eval;
+  eval.pool_id = std::string(pool_id);
+  eval.eval_id = row.eval_id;
+  eval.seq = seq;
+  eval.state = row.state;
+  eval.dataset_id = row.dataset_id;
+  eval.size = row.size;
+  eval.payload = row.payload;
+  eval.attempt = row.attempt;
+  eval.idempotency_key = row.idempotency_key;
+  eval.created_at = row.created_at;
+  if (row.outcome) {
+    eval.alloc_id = row.outcome->alloc_id;
+    eval.worker_id = row.outcome->worker_id;
+    eval.exit_code = row.outcome->exit_code;
+    eval.result = row.outcome->result;
+    eval.dead_reason = row.outcome->dead_reason;
+  }
+  return eval;
+}
 
 const PoolData* MemTables::Find(std::string_view pool_id) const {
   auto it = pools_.find(pool_id);
@@ -79,8 +121,10 @@ void MemTables::SetReplica(std::string_view pool_id, std::string_view worker_id,
 void MemTables::SetEval(std::string_view pool_id, int64_t seq, std::optional<Eval> row) {
   BeforeChange();
   PoolData& data = Data(pool_id);
+  std::optional<EvalRow> stored;
+  if (row) stored = ToRow(std::move(*row));
   Record(Change{.table = Table::kEval, .pool = &data, .seq = seq,
-                .before = Before(PutEval(data, seq, std::move(row)))});
+                .before = Before(PutEval(data, seq, std::move(stored)))});
 }
 
 void MemTables::SetAlloc(std::string_view pool_id, int64_t seq, std::optional<Alloc> row) {
@@ -118,7 +162,7 @@ void MemTables::UndoTo(size_t size) {
         PutReplica(data, change.worker_id, change.dataset_id, Take<Replica>(change.before));
         break;
       case Table::kEval:
-        PutEval(data, change.seq, Take<Eval>(change.before));
+        PutEval(data, change.seq, Take<EvalRow>(change.before));
         break;
       case Table::kAlloc:
         PutAlloc(data, change.seq, Take<Alloc>(change.before));
@@ -187,11 +231,12 @@ std::optional<Replica> MemTables::PutReplica(PoolData& data, std::string_view wo
   return old;
 }
 
-std::optional<Eval> MemTables::PutEval(PoolData& data, int64_t seq, std::optional<Eval> row) {
-  std::optional<Eval> old;
+std::optional<EvalRow> MemTables::PutEval(PoolData& data, int64_t seq,
+                                          std::optional<EvalRow> row) {
+  std::optional<EvalRow> old;
   auto it = data.evals.find(seq);
   if (it != data.evals.end()) {
-    Eval& stored = it->second;
+    EvalRow& stored = it->second;
     if (row && row->eval_id == stored.eval_id && row->idempotency_key == stored.idempotency_key) {
       // An update (the ids never change): hand the stored id strings to the new row, so that
       // the index keys viewing them stay valid, and touch only the state index.
@@ -221,7 +266,7 @@ std::optional<Eval> MemTables::PutEval(PoolData& data, int64_t seq, std::optiona
     if (!row) return old;
     it = data.evals.emplace_hint(data.evals.end(), seq, std::move(*row));
   }
-  const Eval& now = it->second;
+  const EvalRow& now = it->second;
   data.eval_by_id.emplace(std::string_view(now.eval_id), seq);
   if (!now.idempotency_key.empty()) {
     data.eval_by_key.emplace(std::string_view(now.idempotency_key), seq);
@@ -366,7 +411,7 @@ void MemLoader::Add(Eval eval) {
   tables_.next_eval_seq_ = std::max(tables_.next_eval_seq_, eval.seq + 1);
   PoolData& data = tables_.Data(eval.pool_id);
   const int64_t seq = eval.seq;
-  tables_.PutEval(data, seq, std::move(eval));
+  tables_.PutEval(data, seq, ToRow(std::move(eval)));
 }
 
 void MemLoader::Add(Alloc alloc) {

@@ -54,6 +54,32 @@ struct WorkerAllocs {
   std::set<std::pair<TimeMs, int64_t>> to_deliver;  // live and unacknowledged: delivered_at, seq
 };
 
+// What an eval gets once placed or ended; absent (null) while it is pending, so that a
+// pending eval's row stays small (issue 5: <= 512 B of memory per pending eval).
+struct EvalOutcome {
+  std::string alloc_id;
+  std::string worker_id;
+  std::optional<int64_t> exit_code;
+  std::string result;
+  std::string dead_reason;
+};
+
+// An eval as memory keeps it: the model's Eval without the keys the tables already hold
+// (pool_id is its PoolData's, seq its map key), and the outcome apart.
+struct EvalRow {
+  std::string eval_id;
+  std::string dataset_id;
+  std::string payload;
+  std::string idempotency_key;
+  int64_t size = 0;
+  int64_t attempt = 1;
+  TimeMs created_at = 0;
+  EvalState state = EvalState::kPending;
+  std::unique_ptr<EvalOutcome> outcome;  // null: every outcome field empty
+};
+EvalRow ToRow(Eval eval);
+Eval ToEval(const EvalRow& row, std::string_view pool_id, int64_t seq);
+
 // Everything of one pool_id. A row may exist without its pool row (the store has no foreign
 // keys, like the SQL stores), so `pool` is optional.
 struct PoolData {
@@ -62,7 +88,7 @@ struct PoolData {
   std::map<std::string, Worker, std::less<>> workers;
   std::map<StringPair, Replica, PairLess> replicas;  // by (worker_id, dataset_id)
 
-  std::map<int64_t, Eval> evals;  // by seq
+  std::map<int64_t, EvalRow> evals;  // by seq
   // Keys view the eval_id / idempotency_key of the row in `evals` (map nodes do not move).
   std::unordered_map<std::string_view, int64_t, ViewHash, std::equal_to<>> eval_by_id;
   std::unordered_map<std::string_view, int64_t, ViewHash, std::equal_to<>> eval_by_key;
@@ -88,7 +114,7 @@ struct Change {
   std::string worker_id;   // kWorker, kReplica
   std::string dataset_id;  // kReplica
   int64_t seq = 0;         // kEval, kAlloc
-  std::variant<std::monostate, Pool, Worker, Replica, Eval, Alloc> before;
+  std::variant<std::monostate, Pool, Worker, Replica, EvalRow, Alloc> before;
   std::unique_ptr<PoolData> removed;  // kPoolData: the pool's data as it was
 };
 
@@ -159,7 +185,7 @@ class MemTables {
                                   std::optional<Worker> row);
   std::optional<Replica> PutReplica(PoolData& data, std::string_view worker_id,
                                     std::string_view dataset_id, std::optional<Replica> row);
-  std::optional<Eval> PutEval(PoolData& data, int64_t seq, std::optional<Eval> row);
+  std::optional<EvalRow> PutEval(PoolData& data, int64_t seq, std::optional<EvalRow> row);
   std::optional<Alloc> PutAlloc(PoolData& data, int64_t seq, std::optional<Alloc> row);
   // The entries of an alloc that depend on its state, delivery and deadline.
   void IndexAllocState(PoolData& data, WorkerAllocs& worker, int64_t seq, const Alloc& alloc,

@@ -39,7 +39,7 @@ Result<std::optional<Eval>> MemTx::GetEval(std::string_view pool_id, std::string
   if (data == nullptr) return std::optional<Eval>();
   auto it = data->eval_by_id.find(eval_id);
   if (it == data->eval_by_id.end()) return std::optional<Eval>();
-  return std::optional<Eval>(data->evals.at(it->second));
+  return std::optional<Eval>(ToEval(data->evals.at(it->second), data->pool_id, it->second));
 }
 
 Result<std::optional<Eval>> MemTx::FindEvalByKey(std::string_view pool_id,
@@ -49,7 +49,7 @@ Result<std::optional<Eval>> MemTx::FindEvalByKey(std::string_view pool_id,
   if (data == nullptr) return std::optional<Eval>();
   auto it = data->eval_by_key.find(idempotency_key);
   if (it == data->eval_by_key.end()) return std::optional<Eval>();
-  return std::optional<Eval>(data->evals.at(it->second));
+  return std::optional<Eval>(ToEval(data->evals.at(it->second), data->pool_id, it->second));
 }
 
 Result<bool> MemTx::UpdateEval(const Eval& eval, EvalState expected) {
@@ -59,9 +59,9 @@ Result<bool> MemTx::UpdateEval(const Eval& eval, EvalState expected) {
   auto id = data->eval_by_id.find(std::string_view(eval.eval_id));
   if (id == data->eval_by_id.end()) return false;
   const int64_t seq = id->second;
-  const Eval& stored = data->evals.at(seq);
+  const EvalRow& stored = data->evals.at(seq);
   if (stored.state != expected) return false;
-  Eval updated = stored;
+  Eval updated = ToEval(stored, data->pool_id, seq);
   updated.state = eval.state;
   updated.attempt = eval.attempt;
   updated.alloc_id = eval.alloc_id;
@@ -82,13 +82,13 @@ Result<std::vector<Eval>> MemTx::ListEvals(std::string_view pool_id,
   if (!state) {
     for (auto it = data->evals.upper_bound(after_seq); it != data->evals.end() && !Full(evals, limit);
          ++it) {
-      evals.push_back(it->second);
+      evals.push_back(ToEval(it->second, data->pool_id, it->first));
     }
     return evals;
   }
   const auto& seqs = data->evals_by_state[Index(*state)];
   for (auto it = seqs.upper_bound(after_seq); it != seqs.end() && !Full(evals, limit); ++it) {
-    evals.push_back(data->evals.at(*it));
+    evals.push_back(ToEval(data->evals.at(*it), data->pool_id, *it));
   }
   return evals;
 }
@@ -100,8 +100,8 @@ Result<std::vector<Eval>> MemTx::PendingEvals(std::string_view pool_id, int64_t 
   if (data == nullptr) return evals;
   const auto& seqs = data->evals_by_state[Index(EvalState::kPending)];
   for (auto it = seqs.upper_bound(after_seq); it != seqs.end() && !Full(evals, limit); ++it) {
-    const Eval& eval = data->evals.at(*it);
-    if (eval.size <= max_size) evals.push_back(eval);
+    const EvalRow& row = data->evals.at(*it);
+    if (row.size <= max_size) evals.push_back(ToEval(row, data->pool_id, *it));
   }
   return evals;
 }

@@ -117,7 +117,7 @@ class RowWriter {
   // the data it was journalled in, if that data is still the pool's.
   Status Eval(const PoolData& data, int64_t seq) {
     if (!evals_.insert(seq).second) return Status::Ok();
-    const line::Eval* eval = nullptr;
+    const memory::EvalRow* eval = nullptr;
     if (tables_.IsCurrent(data)) {
       if (auto it = data.evals.find(seq); it != data.evals.end()) eval = &it->second;
     }
@@ -126,8 +126,10 @@ class RowWriter {
       query.Bind(1, seq);
       return query.Run();
     }
+    static const memory::EvalOutcome kNone;
+    const memory::EvalOutcome& outcome = eval->outcome ? *eval->outcome : kNone;
     LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kPutEval));
-    query.Bind(1, eval->pool_id)
+    query.Bind(1, data.pool_id)
         .Bind(2, eval->eval_id)
         .Bind(3, seq)
         .Bind(4, std::string_view(EvalStateName(eval->state)))
@@ -135,12 +137,12 @@ class RowWriter {
         .Bind(6, eval->size)
         .Bind(7, eval->payload)
         .Bind(8, eval->attempt)
-        .Bind(9, eval->alloc_id)
-        .Bind(10, eval->worker_id)
-        .BindOptional(11, eval->exit_code)
-        .Bind(12, eval->result)
+        .Bind(9, outcome.alloc_id)
+        .Bind(10, outcome.worker_id)
+        .BindOptional(11, outcome.exit_code)
+        .Bind(12, outcome.result)
         .BindTextOrNull(13, eval->idempotency_key)
-        .Bind(14, eval->dead_reason)
+        .Bind(14, outcome.dead_reason)
         .Bind(15, eval->created_at);
     return query.Run();
   }
