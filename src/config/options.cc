@@ -43,8 +43,8 @@ const std::vector<Knob>& Knobs() {
       {"max-body", "LINE_MAX_BODY", "largest request body in bytes (default 8388608)", nullptr,
        &Options::max_body},
       {"store", "LINE_STORE",
-       "store URL: sqlite:PATH (default sqlite:line-data/line.db) or postgresql://...; "
-       "several lined on one PostgreSQL form one scheduler",
+       "store URL: sqlite:PATH (default sqlite:line-data/line.db; one lined per file) or "
+       "postgresql://...; several lined on one PostgreSQL form one scheduler",
        &Options::store},
       {"listen", "LINE_LISTEN",
        "HTTP listen address host:port (default 127.0.0.1:8080); shown as a pool's owner",
