@@ -115,7 +115,10 @@ class RowWriter {
 
   // Evals and allocs are keyed by seq, never reused within a run: a row is current only in
   // the data it was journalled in, if that data is still the pool's.
-  Status Eval(const PoolData& data, int64_t seq) {
+  // `in_file`: the row existed when the group began (its first journal entry has a
+  // before-image), so it is in the file and only its mutable columns need writing: an eval's
+  // ids, payload and size, an alloc's ids, worker and size never change.
+  Status Eval(const PoolData& data, int64_t seq, bool in_file = false) {
     if (!evals_.insert(seq).second) return Status::Ok();
     const memory::EvalRow* eval = nullptr;
     if (tables_.IsCurrent(data)) {
@@ -128,6 +131,18 @@ class RowWriter {
     }
     static const memory::EvalOutcome kNone;
     const memory::EvalOutcome& outcome = eval->outcome ? *eval->outcome : kNone;
+    if (in_file) {
+      LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kUpdateEval));
+      query.Bind(1, seq)
+          .Bind(2, std::string_view(EvalStateName(eval->state)))
+          .Bind(3, eval->attempt)
+          .Bind(4, outcome.alloc_id)
+          .Bind(5, outcome.worker_id)
+          .BindOptional(6, outcome.exit_code)
+          .Bind(7, outcome.result)
+          .Bind(8, outcome.dead_reason);
+      return query.Run();
+    }
     LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kPutEval));
     query.Bind(1, data.pool_id)
         .Bind(2, eval->eval_id)
@@ -147,7 +162,7 @@ class RowWriter {
     return query.Run();
   }
 
-  Status Alloc(const PoolData& data, int64_t seq) {
+  Status Alloc(const PoolData& data, int64_t seq, bool in_file = false) {
     if (!allocs_.insert(seq).second) return Status::Ok();
     const line::Alloc* alloc = nullptr;
     if (tables_.IsCurrent(data)) {
@@ -156,6 +171,17 @@ class RowWriter {
     if (alloc == nullptr) {
       LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kEraseAlloc));
       query.Bind(1, seq);
+      return query.Run();
+    }
+    if (in_file) {
+      LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kUpdateAlloc));
+      query.Bind(1, seq)
+          .Bind(2, std::string_view(AllocStateName(alloc->state)))
+          .Bind(3, alloc->ttl)
+          .Bind(4, alloc->delivered_at)
+          .Bind(5, int64_t{alloc->acked})
+          .Bind(6, alloc->ended_at)
+          .Bind(7, alloc->end_reason);
       return query.Run();
     }
     LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kPutAlloc));
@@ -231,10 +257,12 @@ Status WriteJournalledRows(Connection& conn, const MemTables& tables) {
             writer.Replica(change.pool->pool_id, change.worker_id, change.dataset_id));
         break;
       case Table::kEval:
-        LINE_RETURN_IF_ERROR(writer.Eval(*change.pool, change.seq));
+        LINE_RETURN_IF_ERROR(writer.Eval(*change.pool, change.seq,
+                                         std::holds_alternative<memory::EvalRow>(change.before)));
         break;
       case Table::kAlloc:
-        LINE_RETURN_IF_ERROR(writer.Alloc(*change.pool, change.seq));
+        LINE_RETURN_IF_ERROR(
+            writer.Alloc(*change.pool, change.seq, std::holds_alternative<Alloc>(change.before)));
         break;
       case Table::kPoolData:
         LINE_RETURN_IF_ERROR(writer.RemovedPool(*change.removed));

@@ -48,10 +48,18 @@ constexpr std::array<SqlStatement, static_cast<size_t>(Sql::kCount)> kStatements
      "INSERT OR REPLACE INTO evals(" LINE_EVAL_COLUMNS
      ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
      false},
+    {Sql::kUpdateEval, "UpdateEval",
+     "UPDATE evals SET state = ?2, attempt = ?3, alloc_id = ?4, worker_id = ?5, exit_code = ?6, "
+     "result = ?7, dead_reason = ?8 WHERE seq = ?1",
+     false},
     {Sql::kEraseEval, "EraseEval", "DELETE FROM evals WHERE seq = ?1", false},
     {Sql::kPutAlloc, "PutAlloc",
      "INSERT OR REPLACE INTO allocs(" LINE_ALLOC_COLUMNS
      ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+     false},
+    {Sql::kUpdateAlloc, "UpdateAlloc",
+     "UPDATE allocs SET state = ?2, ttl = ?3, delivered_at = ?4, acked = ?5, ended_at = ?6, "
+     "end_reason = ?7 WHERE seq = ?1",
      false},
     {Sql::kEraseAlloc, "EraseAlloc", "DELETE FROM allocs WHERE seq = ?1", false},
 }};

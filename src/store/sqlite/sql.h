@@ -32,8 +32,10 @@ enum class Sql {
   kPutReplica,
   kEraseReplica,
   kPutEval,
+  kUpdateEval,  // the mutable columns of an eval already in the file
   kEraseEval,
   kPutAlloc,
+  kUpdateAlloc,  // the mutable columns of an alloc already in the file
   kEraseAlloc,
   kCount,  // not a statement: the size of the table
 };
