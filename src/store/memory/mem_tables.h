@@ -24,6 +24,8 @@
 #include <variant>
 #include <vector>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include "model/model.h"
 #include "store/memory/state_lock.h"
 
@@ -80,6 +82,10 @@ struct EvalRow {
 EvalRow ToRow(Eval eval);
 Eval ToEval(const EvalRow& row, std::string_view pool_id, int64_t seq);
 
+// The id indexes: open addressing (no node per entry), for tables of 100,000s of ids that a
+// placement searches several times. Values are seqs; keys view the rows' own strings.
+using IdIndex = boost::unordered_flat_map<std::string_view, int64_t, ViewHash>;
+
 // Everything of one pool_id. A row may exist without its pool row (the store has no foreign
 // keys, like the SQL stores), so `pool` is optional.
 struct PoolData {
@@ -90,12 +96,12 @@ struct PoolData {
 
   std::map<int64_t, EvalRow> evals;  // by seq
   // Keys view the eval_id / idempotency_key of the row in `evals` (map nodes do not move).
-  std::unordered_map<std::string_view, int64_t, ViewHash, std::equal_to<>> eval_by_id;
-  std::unordered_map<std::string_view, int64_t, ViewHash, std::equal_to<>> eval_by_key;
+  IdIndex eval_by_id;
+  IdIndex eval_by_key;
   std::array<std::set<int64_t>, 4> evals_by_state;  // indexed by EvalState
 
   std::map<int64_t, Alloc> allocs;  // by seq
-  std::unordered_map<std::string_view, int64_t, ViewHash, std::equal_to<>> alloc_by_id;
+  IdIndex alloc_by_id;
   std::unordered_map<std::string, WorkerAllocs, ViewHash, std::equal_to<>> allocs_by_worker;
   // Each key views the eval_id of its own alloc row; an eval's allocs are its entries' seqs.
   std::unordered_multimap<std::string_view, int64_t, ViewHash, std::equal_to<>> allocs_by_eval;
