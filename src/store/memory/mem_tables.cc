@@ -87,7 +87,7 @@ PoolData& MemTables::Data(std::string_view pool_id) {
 }
 
 void MemTables::Record(Change change) {
-  if (journalling_) journal_.push_back(std::move(change));
+  journal_.push_back(std::move(change));
 }
 
 // --- Mutators: take the lock, put the row, journal what it replaced ---
@@ -138,10 +138,8 @@ void MemTables::RemovePool(std::string_view pool_id) {
   if (Find(pool_id) == nullptr) return;
   BeforeChange();
   std::unique_ptr<PoolData> data = TakePoolData(pool_id);
-  if (journalling_) {
-    PoolData* removed = data.get();
-    journal_.push_back(Change{.table = Table::kPoolData, .pool = removed, .removed = std::move(data)});
-  }
+  PoolData* removed = data.get();
+  journal_.push_back(Change{.table = Table::kPoolData, .pool = removed, .removed = std::move(data)});
 }
 
 // --- Undo ---

@@ -170,8 +170,6 @@ class MemTables {
   // Hands the journal over in exchange for `other`, which must be empty: the caller frees the
   // entries (before-images, a removed pool's rows) after letting go of the lock.
   void SwapJournal(std::vector<Change>& other) { journal_.swap(other); }
-  // While off (loading at start-up), changes are not journalled.
-  void SetJournalling(bool on) { journalling_ = on; }
   // The writer's hold on the state lock, taken before the first change of a group: a group
   // that only reads (or fails before writing) never makes readers wait. The writer thread
   // reads without it, as nobody else changes the rows.
@@ -208,18 +206,16 @@ class MemTables {
   int64_t next_eval_seq_ = 1;
   int64_t next_alloc_seq_ = 1;
   std::vector<Change> journal_;
-  bool journalling_ = true;
   std::unique_lock<StateLock>* hold_ = nullptr;
 
   friend class MemLoader;
 };
 
-// Fills MemTables from stored rows at start-up, without journalling, and sets the seq
-// counters past the largest seq loaded.
+// Fills MemTables from stored rows at start-up, without journalling (it puts rows in place
+// directly) and without the state lock, and sets the seq counters past the largest seq loaded.
 class MemLoader {
  public:
-  explicit MemLoader(MemTables& tables) : tables_(tables) { tables_.SetJournalling(false); }
-  ~MemLoader() { tables_.SetJournalling(true); }
+  explicit MemLoader(MemTables& tables) : tables_(tables) {}
   void Add(Pool pool);
   void Add(Worker worker);
   void Add(Replica replica);

@@ -59,7 +59,7 @@ Result<std::vector<Pool>> MemTx::ListPools(std::string_view after_pool_id, int64
   std::vector<Pool> pools;
   const auto& all = tables_.pools();
   for (auto it = all.upper_bound(after_pool_id);
-       it != all.end() && static_cast<int64_t>(pools.size()) < limit; ++it) {
+       it != all.end() && !Full(pools, limit); ++it) {
     if (it->second->pool) pools.push_back(*it->second->pool);
   }
   return pools;
@@ -76,7 +76,7 @@ Result<std::vector<std::string>> MemTx::PoolsDisbandedBy(TimeMs cutoff, int64_t 
   std::sort(found.begin(), found.end());
   std::vector<std::string> pool_ids;
   for (auto& [at, pool_id] : found) {
-    if (static_cast<int64_t>(pool_ids.size()) >= limit) break;
+    if (Full(pool_ids, limit)) break;
     pool_ids.push_back(std::move(pool_id));
   }
   return pool_ids;
@@ -183,7 +183,7 @@ Result<std::vector<Worker>> MemTx::ListWorkers(std::string_view pool_id,
   const PoolData* data = tables_.Find(pool_id);
   if (data == nullptr) return workers;
   for (auto it = data->workers.upper_bound(after_worker_id);
-       it != data->workers.end() && static_cast<int64_t>(workers.size()) < limit; ++it) {
+       it != data->workers.end() && !Full(workers, limit); ++it) {
     workers.push_back(it->second);
   }
   return workers;
@@ -202,7 +202,7 @@ Result<std::vector<Worker>> MemTx::CandidateWorkers(std::string_view pool_id, Ti
 Result<std::vector<Worker>> MemTx::WorkersExpiredBy(TimeMs now, int64_t limit) {
   std::vector<Worker> workers;
   for (const auto& [ttl, pool_id, worker_id] : tables_.workers_by_ttl()) {
-    if (ttl > now || static_cast<int64_t>(workers.size()) >= limit) break;
+    if (ttl > now || Full(workers, limit)) break;
     workers.push_back(*FindWorker(pool_id, worker_id));
   }
   return workers;

@@ -11,6 +11,11 @@
 
 namespace line::memory {
 
+// Whether a page of rows has reached its limit.
+inline bool Full(const auto& rows, int64_t limit) {
+  return static_cast<int64_t>(rows.size()) >= limit;
+}
+
 class MemTx final : public Tx {
  public:
   MemTx(MemTables& tables, bool writable) : tables_(tables), writable_(writable) {}

@@ -10,7 +10,6 @@ namespace {
 constexpr size_t Index(EvalState state) { return static_cast<size_t>(state); }
 constexpr size_t Index(AllocState state) { return static_cast<size_t>(state); }
 
-bool Full(const auto& rows, int64_t limit) { return static_cast<int64_t>(rows.size()) >= limit; }
 
 }  // namespace
 

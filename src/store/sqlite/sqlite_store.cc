@@ -1,11 +1,5 @@
 #include "store/sqlite/sqlite_store.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -24,81 +18,32 @@ using sqlite::Connection;
 using sqlite::ConnectionOptions;
 using sqlite::Sql;
 
-namespace {
-
-// The rows live in this process's memory, so a second process writing the same file would
-// lose one side's writes. An advisory lock on <path>.lock, held for the store's life, refuses
-// it at open (the kernel drops it when the process dies, however it dies).
-Result<int> LockFile(const std::string& path) {
-  const std::string lock_path = path + ".lock";
-  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return Status::Unavailable("sqlite: cannot open " + lock_path + ": " + std::strerror(errno));
-  }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    const int error = errno;
-    ::close(fd);
-    if (error == EWOULDBLOCK) {
-      return Status::Unavailable("sqlite: " + path +
-                                 " is in use by another process (its lock " + lock_path +
-                                 " is held); the embedded store serves one lined at a time, "
-                                 "several share a PostgreSQL store");
-    }
-    return Status::Unavailable("sqlite: cannot lock " + lock_path + ": " + std::strerror(error));
-  }
-  return fd;
-}
-
-}  // namespace
-
 Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const std::string& path,
                                                      const SqliteStoreOptions& options) {
-  LINE_ASSIGN_OR_RETURN(int lock_fd, LockFile(path));
-  auto tables = std::make_unique<memory::MemTables>();
-  Status loaded = [&]() -> Status {
-    ConnectionOptions loader_options;
-    loader_options.busy_timeout_ms = options.busy_timeout_ms;
-    LINE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, Connection::Open(path, loader_options));
-    LINE_RETURN_IF_ERROR(sqlite::Migrate(*conn));
-    LINE_RETURN_IF_ERROR(conn->Run(Sql::kBegin));
-    Status status = sqlite::LoadRows(*conn, *tables);
-    (void)conn->Run(Sql::kCommit);  // a read transaction: nothing to lose
-    return status;
-  }();
-  if (!loaded.ok()) {
-    ::close(lock_fd);
-    return loaded;
-  }
+  LINE_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::FileLock> lock, sqlite::FileLock::Take(path));
   ConnectionOptions writer_options;
   writer_options.busy_timeout_ms = options.busy_timeout_ms;
   // The writer's page cache holds pages being appended to; rows are read from memory.
   writer_options.cache_size_kib = 2048;
-  Result<std::unique_ptr<Connection>> writer_opened = Connection::Open(path, writer_options);
-  if (!writer_opened.ok()) {
-    ::close(lock_fd);
-    return writer_opened.status();
-  }
-  std::unique_ptr<Connection> writer = std::move(writer_opened).value();
+  LINE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer, Connection::Open(path, writer_options));
+  LINE_RETURN_IF_ERROR(sqlite::Migrate(*writer));
+  auto tables = std::make_unique<memory::MemTables>();
+  LINE_RETURN_IF_ERROR(writer->Run(Sql::kBegin));
+  Status loaded = sqlite::LoadRows(*writer, *tables);
+  (void)writer->Run(Sql::kCommit);  // a read transaction: nothing to lose
+  LINE_RETURN_IF_ERROR(loaded);
   // The CHECKs of the tables are kept in memory (MemTx refuses a free outside [0, capacity];
   // states are enums). Evaluated here too, `state IN (...)` made SQLite build a temporary
   // table for every eval and alloc it wrote: a quarter of the commit's time.
-  if (Status unchecked = writer->Exec("ignore_check_constraints",
-                                      "PRAGMA ignore_check_constraints = ON");
-      !unchecked.ok()) {
-    ::close(lock_fd);
-    return unchecked;
-  }
+  LINE_RETURN_IF_ERROR(
+      writer->Exec("ignore_check_constraints", "PRAGMA ignore_check_constraints = ON"));
   // WAL checkpoints run on a thread of their own, not inside the writer's commits.
-  Result<std::unique_ptr<Connection>> checkpoint_opened = Connection::Open(path, writer_options);
-  if (!checkpoint_opened.ok()) {
-    ::close(lock_fd);
-    return checkpoint_opened.status();
-  }
-  std::unique_ptr<Connection> checkpoint_conn = std::move(checkpoint_opened).value();
+  LINE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> checkpoint_conn,
+                        Connection::Open(path, writer_options));
   auto checkpointer = std::make_unique<sqlite::Checkpointer>(std::move(checkpoint_conn),
                                                              options.checkpoint_frames);
   checkpointer->Attach(writer->db());
-  std::unique_ptr<SqliteStore> store(new SqliteStore(path, lock_fd, std::move(tables),
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, std::move(lock), std::move(tables),
                                                      std::move(writer), std::move(checkpointer),
                                                      options));
   // Open one reader now, so that a file readers cannot use fails here and not on first read.
@@ -118,13 +63,13 @@ std::unique_ptr<sqlite::SqliteCommitSteps> MakeSteps(std::unique_ptr<Connection>
 }
 }  // namespace
 
-SqliteStore::SqliteStore(std::string path, int lock_fd,
+SqliteStore::SqliteStore(std::string path, std::unique_ptr<sqlite::FileLock> lock,
                          std::unique_ptr<memory::MemTables> tables,
                          std::unique_ptr<Connection> writer,
                          std::unique_ptr<sqlite::Checkpointer> checkpointer,
                          const SqliteStoreOptions& options)
     : path_(std::move(path)),
-      lock_fd_(lock_fd),
+      lock_(std::move(lock)),
       readers_(path_, options.busy_timeout_ms, options.max_readers),
       tables_(std::move(tables)),
       checkpointer_(std::move(checkpointer)),
@@ -132,10 +77,7 @@ SqliteStore::SqliteStore(std::string path, int lock_fd,
                         &writer_connection_),
               options.max_group_bodies, "sqlite: the store is closed") {}
 
-SqliteStore::~SqliteStore() {
-  Close();
-  ::close(lock_fd_);  // after the last commit: another process may have the file now
-}
+SqliteStore::~SqliteStore() { Close(); }
 
 void SqliteStore::Write(TxBody body, TxDone done) {
   writer_.Write(std::move(body), std::move(done));

@@ -18,6 +18,7 @@
 #include "store/memory/mem_tables.h"
 #include "store/memory/state_lock.h"
 #include "store/sqlite/checkpointer.h"
+#include "store/sqlite/file_lock.h"
 #include "store/sqlite/reader_pool.h"
 #include "store/store.h"
 
@@ -66,13 +67,15 @@ class SqliteStore final : public Store {
  private:
   friend Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const std::string& path,
                                                               const SqliteStoreOptions& options);
-  SqliteStore(std::string path, int lock_fd, std::unique_ptr<memory::MemTables> tables,
+  SqliteStore(std::string path, std::unique_ptr<sqlite::FileLock> lock,
+              std::unique_ptr<memory::MemTables> tables,
               std::unique_ptr<sqlite::Connection> writer,
               std::unique_ptr<sqlite::Checkpointer> checkpointer,
               const SqliteStoreOptions& options);
 
   const std::string path_;
-  const int lock_fd_;  // flock'd <path>.lock: this process alone serves the file
+  // Declared before the connections, so let go after them: then another process may open it.
+  const std::unique_ptr<sqlite::FileLock> lock_;
   sqlite::ReaderPool readers_;
   // The rows, and the lock readers share and the writer holds alone. Declared before writer_,
   // whose bodies use them.

@@ -62,7 +62,6 @@ Status Query::Run() {
   }
 }
 
-int64_t Query::Changes() const { return sqlite3_changes64(db_); }
 
 int64_t Query::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
 

@@ -61,8 +61,6 @@ class Query {
   Result<bool> Step();
   // Steps to completion, ignoring any rows.
   Status Run();
-  // Rows changed by the last Run() on this connection.
-  int64_t Changes() const;
 
   int64_t Int(int column) const;
   bool Bool(int column) const { return Int(column) != 0; }
