@@ -7,7 +7,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev
   libsqlite3-dev sqlite3
   libpq-dev postgresql
-  libspdlog-dev libjemalloc-dev
+  libspdlog-dev libjemalloc-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl
 )

@@ -46,4 +46,20 @@ std::optional<AllocState> ParseAllocState(std::string_view name) {
   return std::nullopt;
 }
 
+Eval KeysAndProgress(const Eval& eval) {
+  Eval out;
+  out.pool_id = eval.pool_id;
+  out.eval_id = eval.eval_id;
+  out.seq = eval.seq;
+  out.state = eval.state;
+  out.payload.clear();
+  out.attempt = eval.attempt;
+  out.alloc_id = eval.alloc_id;
+  out.worker_id = eval.worker_id;
+  out.exit_code = eval.exit_code;
+  out.result = eval.result;
+  out.dead_reason = eval.dead_reason;
+  return out;
+}
+
 }  // namespace line

@@ -67,6 +67,11 @@ struct Eval {
   TimeMs created_at = 0;
 };
 
+// The eval's keys (pool_id, eval_id, seq) and the columns that change after its insert
+// (state, attempt, alloc_id, worker_id, exit_code, result, dead_reason), without the rest:
+// what an update by key needs, copied without the payload.
+Eval KeysAndProgress(const Eval& eval);
+
 enum class AllocState { kLive, kCompleted, kExpired };
 const char* AllocStateName(AllocState s);
 std::optional<AllocState> ParseAllocState(std::string_view name);

@@ -13,7 +13,7 @@ Result<CommittedPlan> CommitPlan(Tx& tx, const Pool& pool, const std::vector<Eva
     const PlannedPlacement& planned = plan.placements[i];
     const Eval& pending = evals[planned.eval_index];
     Placement& p = placements.emplace_back();
-    p.pending = pending;
+    p.pending = KeysAndProgress(pending);  // the payload stays behind: placing needs none
     Alloc& alloc = p.alloc;
     alloc.pool_id = pool.pool_id;
     alloc.alloc_id = NewId();

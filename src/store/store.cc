@@ -26,7 +26,7 @@ Result<std::vector<bool>> Tx::PlaceEvals(std::vector<Placement>& placements, Tim
     Placement& p = placements[i];
     // The eval first, conditionally: if it is no longer pending (the plan's read may be
     // stale), nothing else is written for it.
-    Eval placed = p.pending;
+    Eval placed = KeysAndProgress(p.pending);
     placed.state = EvalState::kPlaced;
     placed.alloc_id = p.alloc.alloc_id;
     placed.worker_id = p.alloc.worker_id;

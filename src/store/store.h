@@ -32,7 +32,9 @@ struct PoolCounts {
 
 // One eval the scheduler places, as Tx::PlaceEvals commits it.
 struct Placement {
-  Eval pending;  // the eval as the plan read it (state pending)
+  // The eval as the plan read it (state pending): its keys and mutable columns, which are
+  // all that placing it and putting it back touch; the payload need not be there.
+  Eval pending;
   Alloc alloc;   // the alloc that places it: worker_id, size, ids; seq is set on insert
 };
 

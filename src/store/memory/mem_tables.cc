@@ -11,17 +11,28 @@ size_t Index(AllocState state) { return static_cast<size_t>(state); }
 
 // New seqs are the largest yet, so an insert at the end is the usual case; the hint makes it
 // O(1) instead of a walk from the root.
-void InsertSeq(std::set<int64_t>& seqs, int64_t seq) { seqs.emplace_hint(seqs.end(), seq); }
+void InsertSeq(SeqSet& seqs, int64_t seq) { seqs.emplace_hint(seqs.end(), seq); }
+
+// The row of `seq`, or end(). A new row's seq is larger than every seq in the map, and
+// seeing that from the last entry spares a walk from the root to a leaf (a cache miss a level
+// in a map of 100,000s of rows), on every insert.
+template <typename Map>
+typename Map::iterator FindSeq(Map& rows, int64_t seq) {
+  if (rows.empty() || rows.rbegin()->first < seq) return rows.end();
+  return rows.find(seq);
+}
+
+using BeforeImage = std::variant<std::monostate, Pool, Worker, Replica, EvalRow, Alloc, EvalProgress>;
 
 template <typename T>
-std::optional<T> Take(std::variant<std::monostate, Pool, Worker, Replica, EvalRow, Alloc>& before) {
+std::optional<T> Take(BeforeImage& before) {
   if (!std::holds_alternative<T>(before)) return std::nullopt;
   return std::optional<T>(std::get<T>(std::move(before)));
 }
 
 // The variant holding a Put's returned row, or monostate.
 template <typename T>
-std::variant<std::monostate, Pool, Worker, Replica, EvalRow, Alloc> Before(std::optional<T> row) {
+BeforeImage Before(std::optional<T> row) {
   if (!row) return std::monostate();
   return std::move(*row);
 }
@@ -134,6 +145,32 @@ void MemTables::SetAlloc(std::string_view pool_id, int64_t seq, std::optional<Al
                 .before = Before(PutAlloc(data, seq, std::move(row)))});
 }
 
+void MemTables::SetWorkerFree(std::string_view pool_id, std::string_view worker_id,
+                              int64_t free) {
+  BeforeChange();
+  PoolData& data = Data(pool_id);
+  Worker& worker = data.workers.find(worker_id)->second;
+  Record(Change{.table = Table::kWorkerFree, .pool = &data, .worker_id = worker.worker_id,
+                .free = worker.free});
+  worker.free = free;  // not an index key
+}
+
+void MemTables::SetEvalProgress(std::string_view pool_id, int64_t seq, const Eval& progress) {
+  BeforeChange();
+  PoolData& data = Data(pool_id);
+  EvalProgress now{.state = progress.state, .attempt = progress.attempt};
+  if (!progress.alloc_id.empty() || !progress.worker_id.empty() || progress.exit_code ||
+      !progress.result.empty() || !progress.dead_reason.empty()) {
+    now.outcome = std::make_unique<EvalOutcome>(EvalOutcome{.alloc_id = progress.alloc_id,
+                                                            .worker_id = progress.worker_id,
+                                                            .exit_code = progress.exit_code,
+                                                            .result = progress.result,
+                                                            .dead_reason = progress.dead_reason});
+  }
+  Record(Change{.table = Table::kEvalProgress, .pool = &data, .seq = seq,
+                .before = PutEvalProgress(data, seq, std::move(now))});
+}
+
 void MemTables::RemovePool(std::string_view pool_id) {
   if (Find(pool_id) == nullptr) return;
   BeforeChange();
@@ -156,8 +193,14 @@ void MemTables::UndoTo(size_t size) {
       case Table::kWorker:
         PutWorker(data, change.worker_id, Take<Worker>(change.before));
         break;
+      case Table::kWorkerFree:
+        data.workers.find(change.worker_id)->second.free = change.free;
+        break;
       case Table::kReplica:
         PutReplica(data, change.worker_id, change.dataset_id, Take<Replica>(change.before));
+        break;
+      case Table::kEvalProgress:
+        PutEvalProgress(data, change.seq, std::get<EvalProgress>(std::move(change.before)));
         break;
       case Table::kEval:
         PutEval(data, change.seq, Take<EvalRow>(change.before));
@@ -232,7 +275,7 @@ std::optional<Replica> MemTables::PutReplica(PoolData& data, std::string_view wo
 std::optional<EvalRow> MemTables::PutEval(PoolData& data, int64_t seq,
                                           std::optional<EvalRow> row) {
   std::optional<EvalRow> old;
-  auto it = data.evals.find(seq);
+  auto it = FindSeq(data.evals, seq);
   if (it != data.evals.end()) {
     EvalRow& stored = it->second;
     if (row && row->eval_id == stored.eval_id && row->idempotency_key == stored.idempotency_key) {
@@ -273,6 +316,18 @@ std::optional<EvalRow> MemTables::PutEval(PoolData& data, int64_t seq,
   return old;
 }
 
+EvalProgress MemTables::PutEvalProgress(PoolData& data, int64_t seq, EvalProgress progress) {
+  EvalRow& row = data.evals.find(seq)->second;
+  if (row.state != progress.state) {
+    data.evals_by_state[Index(row.state)].erase(seq);
+    InsertSeq(data.evals_by_state[Index(progress.state)], seq);
+  }
+  std::swap(row.state, progress.state);
+  std::swap(row.attempt, progress.attempt);
+  row.outcome.swap(progress.outcome);
+  return progress;
+}
+
 void MemTables::IndexAllocState(PoolData& data, WorkerAllocs& worker, int64_t seq,
                                 const Alloc& alloc, bool add) {
   if (add) {
@@ -294,7 +349,7 @@ void MemTables::IndexAllocState(PoolData& data, WorkerAllocs& worker, int64_t se
 
 std::optional<Alloc> MemTables::PutAlloc(PoolData& data, int64_t seq, std::optional<Alloc> row) {
   std::optional<Alloc> old;
-  auto it = data.allocs.find(seq);
+  auto it = FindSeq(data.allocs, seq);
   if (it != data.allocs.end()) {
     Alloc& stored = it->second;
     if (row && row->alloc_id == stored.alloc_id && row->worker_id == stored.worker_id &&
@@ -319,13 +374,7 @@ std::optional<Alloc> MemTables::PutAlloc(PoolData& data, int64_t seq, std::optio
       w->second.all.erase(seq);
       if (w->second.all.empty()) data.allocs_by_worker.erase(w);
     }
-    auto [first, last] = data.allocs_by_eval.equal_range(std::string_view(stored.eval_id));
-    for (auto e = first; e != last; ++e) {
-      if (e->second == seq) {
-        data.allocs_by_eval.erase(e);
-        break;
-      }
-    }
+    UnindexAllocOfEval(data, seq, stored);
     old = std::move(stored);
     if (!row) {
       data.allocs.erase(it);
@@ -344,8 +393,29 @@ std::optional<Alloc> MemTables::PutAlloc(PoolData& data, int64_t seq, std::optio
   }
   InsertSeq(w->second.all, seq);
   IndexAllocState(data, w->second, seq, now, /*add=*/true);
-  data.allocs_by_eval.emplace(std::string_view(now.eval_id), seq);
+  auto [e, added] = data.allocs_by_eval.try_emplace(std::string_view(now.eval_id));
+  e->second.push_back(seq);  // when added, the key views this row's eval_id, as seqs.front()
   return old;
+}
+
+void MemTables::UnindexAllocOfEval(PoolData& data, int64_t seq, const Alloc& alloc) {
+  auto e = data.allocs_by_eval.find(std::string_view(alloc.eval_id));
+  if (e == data.allocs_by_eval.end()) return;
+  auto& seqs = e->second;
+  auto at = std::find(seqs.begin(), seqs.end(), seq);
+  if (at == seqs.end()) return;
+  seqs.erase(at);
+  if (seqs.empty()) {
+    data.allocs_by_eval.erase(e);
+    return;
+  }
+  if (e->first.data() == alloc.eval_id.data()) {
+    // The key views the row going away: view the next alloc's row instead (same text).
+    auto moved = std::move(seqs);
+    data.allocs_by_eval.erase(e);
+    data.allocs_by_eval.emplace(std::string_view(data.allocs.at(moved.front()).eval_id),
+                                std::move(moved));
+  }
 }
 
 void MemTables::IndexAcrossPools(const PoolData& data, bool add) {

@@ -24,6 +24,8 @@
 #include <variant>
 #include <vector>
 
+#include <absl/container/btree_set.h>
+#include <absl/container/inlined_vector.h>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "model/model.h"
@@ -49,11 +51,16 @@ struct PairLess {
 using StringPair = std::pair<std::string, std::string>;
 using ViewPair = std::pair<std::string_view, std::string_view>;
 
+// The ordered indexes are B-trees: dozens of entries per node instead of a node (and an
+// allocation) per entry, so an insert at the end, the usual case, touches one cache line or
+// two. Unlike std::set, an insert or erase invalidates iterators: collect, then change.
+using SeqSet = absl::btree_set<int64_t>;
+
 // One worker's allocs, as the queries by worker need them.
 struct WorkerAllocs {
-  std::set<int64_t> all;                            // every alloc, by seq
-  std::set<int64_t> live;                           // state live, by seq
-  std::set<std::pair<TimeMs, int64_t>> to_deliver;  // live and unacknowledged: delivered_at, seq
+  SeqSet all;                                         // every alloc, by seq
+  SeqSet live;                                        // state live, by seq
+  absl::btree_set<std::pair<TimeMs, int64_t>> to_deliver;  // live, unacknowledged: delivered_at, seq
 };
 
 // What an eval gets once placed or ended; absent (null) while it is pending, so that a
@@ -98,18 +105,39 @@ struct PoolData {
   // Keys view the eval_id / idempotency_key of the row in `evals` (map nodes do not move).
   IdIndex eval_by_id;
   IdIndex eval_by_key;
-  std::array<std::set<int64_t>, 4> evals_by_state;  // indexed by EvalState
+  std::array<SeqSet, 4> evals_by_state;  // indexed by EvalState
 
   std::map<int64_t, Alloc> allocs;  // by seq
   IdIndex alloc_by_id;
   std::unordered_map<std::string, WorkerAllocs, ViewHash, std::equal_to<>> allocs_by_worker;
-  // Each key views the eval_id of its own alloc row; an eval's allocs are its entries' seqs.
-  std::unordered_multimap<std::string_view, int64_t, ViewHash, std::equal_to<>> allocs_by_eval;
-  std::array<std::set<int64_t>, 3> allocs_by_state;  // indexed by AllocState
+  // An eval's allocs, by seq (nearly always one: a retry adds one). Each key views the
+  // eval_id of the row of one of its allocs, `allocs[seqs.front()]` (see PutAlloc).
+  boost::unordered_flat_map<std::string_view, absl::InlinedVector<int64_t, 1>, ViewHash>
+      allocs_by_eval;
+  std::array<SeqSet, 3> allocs_by_state;  // indexed by AllocState
 };
 
 // What a journal entry names: one row, or a whole pool removed at once.
-enum class Table : uint8_t { kPool, kWorker, kReplica, kEval, kAlloc, kPoolData };
+// kWorkerFree and kEvalProgress are changes of a row's mutable part alone, made in place;
+// their before-image is that part (placements change nothing else, and copying whole rows
+// was a visible part of a placement's cost).
+enum class Table : uint8_t {
+  kPool,
+  kWorker,
+  kWorkerFree,
+  kReplica,
+  kEval,
+  kEvalProgress,
+  kAlloc,
+  kPoolData
+};
+
+// An eval's mutable part: what a placement, a retry, a completion or a dead-lettering changes.
+struct EvalProgress {
+  EvalState state = EvalState::kPending;
+  int64_t attempt = 1;
+  std::unique_ptr<EvalOutcome> outcome;
+};
 
 // One change: which row, and what it was before (monostate: it did not exist).
 struct Change {
@@ -117,10 +145,12 @@ struct Change {
   // The pool's data the row was in. It outlives the entry: it is in the tables, or, if a later
   // change of the journal removed the pool, owned by that later entry (`removed`).
   PoolData* pool = nullptr;
-  std::string worker_id;   // kWorker, kReplica
+  std::string worker_id;   // kWorker, kWorkerFree, kReplica
   std::string dataset_id;  // kReplica
-  int64_t seq = 0;         // kEval, kAlloc
-  std::variant<std::monostate, Pool, Worker, Replica, EvalRow, Alloc> before;
+  int64_t seq = 0;         // kEval, kEvalProgress, kAlloc
+  int64_t free = 0;        // kWorkerFree: the free capacity before
+  // kEvalProgress: EvalProgress; the other row tables: the whole row.
+  std::variant<std::monostate, Pool, Worker, Replica, EvalRow, Alloc, EvalProgress> before;
   std::unique_ptr<PoolData> removed;  // kPoolData: the pool's data as it was
 };
 
@@ -143,9 +173,9 @@ class MemTables {
   using ReplicaByTtl =
       std::tuple<TimeMs, std::string_view, std::string_view, std::string_view>;  // + dataset
   using AllocByTtl = std::tuple<TimeMs, int64_t, std::string_view>;            // seq, pool
-  const std::set<WorkerByTtl>& workers_by_ttl() const { return workers_by_ttl_; }
-  const std::set<ReplicaByTtl>& replicas_by_ttl() const { return replicas_by_ttl_; }
-  const std::set<AllocByTtl>& live_allocs_by_ttl() const { return live_allocs_by_ttl_; }
+  const absl::btree_set<WorkerByTtl>& workers_by_ttl() const { return workers_by_ttl_; }
+  const absl::btree_set<ReplicaByTtl>& replicas_by_ttl() const { return replicas_by_ttl_; }
+  const absl::btree_set<AllocByTtl>& live_allocs_by_ttl() const { return live_allocs_by_ttl_; }
 
   // --- Changing (each records its before-image in the journal) ---
   void SetPool(std::string_view pool_id, std::optional<Pool> row);
@@ -154,6 +184,10 @@ class MemTables {
                   std::string_view dataset_id, std::optional<Replica> row);
   void SetEval(std::string_view pool_id, int64_t seq, std::optional<Eval> row);
   void SetAlloc(std::string_view pool_id, int64_t seq, std::optional<Alloc> row);
+  // In place, on an existing row: a worker's free capacity; an eval's state, attempt and
+  // outcome (taken from `progress`; its other fields are ignored).
+  void SetWorkerFree(std::string_view pool_id, std::string_view worker_id, int64_t free);
+  void SetEvalProgress(std::string_view pool_id, int64_t seq, const Eval& progress);
   // Removes the pool row and every worker, replica, eval and alloc of the pool.
   void RemovePool(std::string_view pool_id);
 
@@ -191,18 +225,22 @@ class MemTables {
                                     std::string_view dataset_id, std::optional<Replica> row);
   std::optional<EvalRow> PutEval(PoolData& data, int64_t seq, std::optional<EvalRow> row);
   std::optional<Alloc> PutAlloc(PoolData& data, int64_t seq, std::optional<Alloc> row);
+  // Puts `progress` into eval `seq` and returns what it replaced.
+  EvalProgress PutEvalProgress(PoolData& data, int64_t seq, EvalProgress progress);
   // The entries of an alloc that depend on its state, delivery and deadline.
   void IndexAllocState(PoolData& data, WorkerAllocs& worker, int64_t seq, const Alloc& alloc,
                        bool add);
+  // Takes alloc `seq` (whose row is `alloc`, still in place) out of allocs_by_eval.
+  void UnindexAllocOfEval(PoolData& data, int64_t seq, const Alloc& alloc);
   // Moves a pool's data in or out, with its entries in the indexes across pools.
   std::unique_ptr<PoolData> TakePoolData(std::string_view pool_id);
   void RestorePoolData(std::unique_ptr<PoolData> data);
   void IndexAcrossPools(const PoolData& data, bool add);
 
   std::map<std::string, std::unique_ptr<PoolData>, std::less<>> pools_;
-  std::set<WorkerByTtl> workers_by_ttl_;
-  std::set<ReplicaByTtl> replicas_by_ttl_;
-  std::set<AllocByTtl> live_allocs_by_ttl_;
+  absl::btree_set<WorkerByTtl> workers_by_ttl_;
+  absl::btree_set<ReplicaByTtl> replicas_by_ttl_;
+  absl::btree_set<AllocByTtl> live_allocs_by_ttl_;
   int64_t next_eval_seq_ = 1;
   int64_t next_alloc_seq_ = 1;
   std::vector<Change> journal_;

@@ -219,9 +219,7 @@ Result<bool> MemTx::ClaimCapacity(std::string_view pool_id, std::string_view wor
     return Constraint("ClaimCapacity", "CHECK: size " + std::to_string(size) +
                                            " would raise free above capacity");
   }
-  Worker claimed = *worker;
-  claimed.free -= size;
-  tables_.SetWorker(pool_id, worker_id, std::move(claimed));
+  tables_.SetWorkerFree(pool_id, worker_id, worker->free - size);
   return true;
 }
 
@@ -234,9 +232,7 @@ Result<bool> MemTx::ReleaseCapacity(std::string_view pool_id, std::string_view w
     return Constraint("ReleaseCapacity", "CHECK: size " + std::to_string(size) +
                                              " would take free below 0");
   }
-  Worker released = *worker;
-  released.free += size;
-  tables_.SetWorker(pool_id, worker_id, std::move(released));
+  tables_.SetWorkerFree(pool_id, worker_id, worker->free + size);
   return true;
 }
 

@@ -58,17 +58,8 @@ Result<bool> MemTx::UpdateEval(const Eval& eval, EvalState expected) {
   auto id = data->eval_by_id.find(std::string_view(eval.eval_id));
   if (id == data->eval_by_id.end()) return false;
   const int64_t seq = id->second;
-  const EvalRow& stored = data->evals.at(seq);
-  if (stored.state != expected) return false;
-  Eval updated = ToEval(stored, data->pool_id, seq);
-  updated.state = eval.state;
-  updated.attempt = eval.attempt;
-  updated.alloc_id = eval.alloc_id;
-  updated.worker_id = eval.worker_id;
-  updated.exit_code = eval.exit_code;
-  updated.result = eval.result;
-  updated.dead_reason = eval.dead_reason;
-  tables_.SetEval(eval.pool_id, seq, std::move(updated));
+  if (data->evals.at(seq).state != expected) return false;
+  tables_.SetEvalProgress(eval.pool_id, seq, eval);
   return true;
 }
 
@@ -199,7 +190,7 @@ Result<std::vector<Alloc>> MemTx::ListAllocs(std::string_view pool_id,
   std::vector<Alloc> allocs;
   const PoolData* data = tables_.Find(pool_id);
   if (data == nullptr) return allocs;
-  auto take = [&](const std::set<int64_t>& seqs) {
+  auto take = [&](const memory::SeqSet& seqs) {
     for (auto it = seqs.upper_bound(after_seq); it != seqs.end() && !Full(allocs, limit); ++it) {
       const Alloc& alloc = data->allocs.at(*it);
       if (state && alloc.state != *state) continue;
@@ -229,9 +220,9 @@ Result<std::vector<Alloc>> MemTx::AllocsOfEval(std::string_view pool_id,
   std::vector<Alloc> allocs;
   const PoolData* data = tables_.Find(pool_id);
   if (data == nullptr) return allocs;
-  std::vector<int64_t> seqs;
-  auto [first, last] = data->allocs_by_eval.equal_range(eval_id);
-  for (auto e = first; e != last; ++e) seqs.push_back(e->second);
+  auto e = data->allocs_by_eval.find(eval_id);
+  if (e == data->allocs_by_eval.end()) return allocs;
+  std::vector<int64_t> seqs(e->second.begin(), e->second.end());
   std::sort(seqs.begin(), seqs.end());  // oldest first: the eval's history in order
   for (int64_t seq : seqs) allocs.push_back(data->allocs.at(seq));
   return allocs;

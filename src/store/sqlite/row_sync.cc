@@ -3,7 +3,7 @@
 #include <set>
 #include <string>
 #include <tuple>
-#include <unordered_set>
+#include <boost/unordered/unordered_flat_set.hpp>
 
 #include "store/sqlite/rows.h"
 
@@ -224,8 +224,8 @@ class RowWriter {
   std::set<std::string> pools_;
   std::set<std::pair<std::string, std::string>> workers_;
   std::set<std::tuple<std::string, std::string, std::string>> replicas_;
-  std::unordered_set<int64_t> evals_;  // seqs are unique across the store
-  std::unordered_set<int64_t> allocs_;
+  boost::unordered_flat_set<int64_t> evals_;  // seqs are unique across the store
+  boost::unordered_flat_set<int64_t> allocs_;
 };
 
 }  // namespace
@@ -252,6 +252,8 @@ Status WriteJournalledRows(Connection& conn, const MemTables& tables) {
         LINE_RETURN_IF_ERROR(writer.Worker(change.pool->pool_id, change.worker_id,
                                            std::get_if<Worker>(&change.before)));
         break;
+      case Table::kWorkerFree:
+        break;  // the file's `free` is derived at start-up (see RowWriter::Worker)
       case Table::kReplica:
         LINE_RETURN_IF_ERROR(
             writer.Replica(change.pool->pool_id, change.worker_id, change.dataset_id));
@@ -259,6 +261,11 @@ Status WriteJournalledRows(Connection& conn, const MemTables& tables) {
       case Table::kEval:
         LINE_RETURN_IF_ERROR(writer.Eval(*change.pool, change.seq,
                                          std::holds_alternative<memory::EvalRow>(change.before)));
+        break;
+      case Table::kEvalProgress:
+        // Changed in place, so the row was there before this change; had the group made it,
+        // its insert would be an earlier entry, the one the writer goes by.
+        LINE_RETURN_IF_ERROR(writer.Eval(*change.pool, change.seq, /*in_file=*/true));
         break;
       case Table::kAlloc:
         LINE_RETURN_IF_ERROR(
