@@ -37,6 +37,12 @@ BeforeImage Before(std::optional<T> row) {
   return std::move(*row);
 }
 
+// Whether any outcome field is set: a row without one keeps no EvalOutcome.
+bool HasOutcome(const Eval& eval) {
+  return !eval.alloc_id.empty() || !eval.worker_id.empty() || eval.exit_code ||
+         !eval.result.empty() || !eval.dead_reason.empty();
+}
+
 }  // namespace
 
 EvalRow ToRow(Eval eval) {
@@ -48,8 +54,7 @@ EvalRow ToRow(Eval eval) {
               .attempt = eval.attempt,
               .created_at = eval.created_at,
               .state = eval.state};
-  if (!eval.alloc_id.empty() || !eval.worker_id.empty() || eval.exit_code ||
-      !eval.result.empty() || !eval.dead_reason.empty()) {
+  if (HasOutcome(eval)) {
     row.outcome = std::make_unique<EvalOutcome>(EvalOutcome{.alloc_id = std::move(eval.alloc_id),
                                                             .worker_id = std::move(eval.worker_id),
                                                             .exit_code = eval.exit_code,
@@ -159,8 +164,7 @@ void MemTables::SetEvalProgress(std::string_view pool_id, int64_t seq, const Eva
   BeforeChange();
   PoolData& data = Data(pool_id);
   EvalProgress now{.state = progress.state, .attempt = progress.attempt};
-  if (!progress.alloc_id.empty() || !progress.worker_id.empty() || progress.exit_code ||
-      !progress.result.empty() || !progress.dead_reason.empty()) {
+  if (HasOutcome(progress)) {
     now.outcome = std::make_unique<EvalOutcome>(EvalOutcome{.alloc_id = progress.alloc_id,
                                                             .worker_id = progress.worker_id,
                                                             .exit_code = progress.exit_code,
