@@ -1,5 +1,5 @@
-// An asynchronous HTTP/1.1 server (Boost.Beast on Asio; kept out of this header so that the
-// files including it compile fast). It routes by exact path to handlers that answer later,
+// An asynchronous HTTP/1.1 server: an epoll loop per io thread, Beast's request parser
+// (decision 0016; both kept out of this header so that the files including it compile fast). It routes by exact path to handlers that answer later,
 // from any thread: a waiting long-poll holds no thread, only its connection's memory.
 //
 // Per connection, requests are handled one at a time in arrival order (pipelined requests wait

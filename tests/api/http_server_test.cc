@@ -290,6 +290,66 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrderEvenWhenTheFirstIsSlow
   EXPECT_NE(second.body.find("\"body\":\"2\""), std::string::npos) << second.Describe();
 }
 
+// Each answer leads to parsing the next request: many of them in one segment must neither
+// recurse (stack) nor be answered out of order, whether the handler answers or the server does.
+TEST_F(HttpServerTest, AThousandPipelinedRequestsAreAllAnsweredInOrder) {
+  StartServer();
+  RawConnection c(port_);
+  constexpr int kRequests = 1000;  // requests and answers both fit in loopback socket buffers
+  std::string text;
+  for (int i = 0; i < kRequests; ++i) {
+    text += i % 2 == 0 ? RequestText("POST", "/Echo", std::to_string(i))
+                       : RequestText("POST", "/Missing" + std::to_string(i), "");
+  }
+  ASSERT_TRUE(c.Send(text));
+  for (int i = 0; i < kRequests; ++i) {
+    RawResponse r = c.Read();
+    if (i % 2 == 0) {
+      ASSERT_EQ(r.status, 200) << "request " << i << ": " << r.Describe();
+      ASSERT_NE(r.body.find("\"body\":\"" + std::to_string(i) + "\""), std::string::npos)
+          << "request " << i << ": " << r.Describe();
+    } else {
+      ASSERT_EQ(r.status, 404) << "request " << i << ": " << r.Describe();
+      ASSERT_NE(r.body.find("/Missing" + std::to_string(i)), std::string::npos) << r.Describe();
+    }
+  }
+}
+
+// A client may send its request and shut its side (`nc -N`, some scripts): it still gets the
+// answer, given later from another thread, and then the connection closes.
+TEST_F(HttpServerTest, AClientThatShutsItsSideAfterTheRequestStillGetsTheAnswer) {
+  StartServer();
+  RawConnection c(port_);
+  ASSERT_TRUE(c.Send(RequestText("POST", "/Slow", "{}")));
+  c.ShutdownSend();
+  std::optional<Responder> parked = parking_.Take();
+  ASSERT_TRUE(parked.has_value());
+  std::thread answer([&parked] { (*parked)(Json(R"({"after_eof":true})")); });
+  answer.join();
+  RawResponse r = c.Read();
+  EXPECT_EQ(r.status, 200) << r.Describe();
+  EXPECT_EQ(r.body, "{\"after_eof\":true}\n");
+  EXPECT_TRUE(c.WaitClosed(5s));
+}
+
+// With one io thread as with several (the fixture's default is 2), answers from other threads
+// reach the right connection.
+TEST_F(HttpServerTest, OneIoThreadServesConnectionsAnsweredFromOtherThreads) {
+  HttpServerOptions options;
+  options.io_threads = 1;
+  StartServer(options);
+  RawConnection slow(port_);
+  ASSERT_TRUE(slow.Send(RequestText("POST", "/Slow", "{}")));
+  std::optional<Responder> parked = parking_.Take();
+  ASSERT_TRUE(parked.has_value());
+  RawConnection fast(port_);
+  EXPECT_EQ(fast.Request("POST", "/Echo", "{}").status, 200);
+  std::thread answer([&parked] { (*parked)(Json(R"({"one":1})")); });
+  answer.join();
+  RawResponse r = slow.Read();
+  EXPECT_EQ(r.body, "{\"one\":1}\n") << r.Describe();
+}
+
 TEST_F(HttpServerTest, LateReplyFromAnotherThreadHoldsNoIoThread) {
   HttpServerOptions options;
   options.io_threads = 1;  // if the parked request held the only io thread, /Echo would hang

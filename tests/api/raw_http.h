@@ -79,6 +79,9 @@ class RawConnection {
     return true;
   }
 
+  // Half-closes: the server sees the end of the input but may still answer.
+  void ShutdownSend() { shutdown(fd_, SHUT_WR); }
+
   // Reads one Content-Length-framed response.
   RawResponse Read() {
     RawResponse r;
