@@ -47,8 +47,8 @@ struct HttpServerOptions {
   size_t max_body_bytes = 8 * 1024 * 1024;
   // A keep-alive connection idle this long (or a request arriving this slowly) is closed.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
-  // A response that takes longer than this to write (the client stopped reading) closes the
-  // connection.
+  // A response whose write makes no progress for this long (the client stopped reading)
+  // closes the connection.
   std::chrono::milliseconds write_timeout = std::chrono::seconds(30);
   // Stop() waits this long for in-flight requests (a long-poll lasts up to 20 s) before it
   // closes their connections anyway.
