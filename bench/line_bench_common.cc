@@ -48,13 +48,18 @@ Target::Target(const Flags& flags) {
   }
   testing::LinedOptions options;
   options.binary = flags.lined;
-  // Nobody heartbeats during most runs: TTLs long enough that nothing expires mid-measurement,
-  // and no redelivery of allocs that a simulated worker received but did not acknowledge.
-  options.env = {{"LINE_WORKER_TTL", "3600"},
-                 {"LINE_REPLICA_TTL", "3600"},
-                 {"LINE_ALLOC_TTL", "3600"},
-                 {"LINE_VISIBILITY_TIMEOUT", "3600"},
-                 {"LINE_MAX_BODY", std::to_string(64 << 20)}};
+  options.env = {{"LINE_MAX_BODY", std::to_string(64 << 20)}};
+  if (flags.mode != Mode::kHeartbeat) {
+    // Nobody heartbeats during these runs: TTLs long enough that nothing expires
+    // mid-measurement, and no redelivery of allocs that a simulated worker received but did
+    // not acknowledge. The heartbeat mode keeps lined's default TTLs, since how often a
+    // heartbeat must be written depends on them (decision 0010: a renewal step is a tenth of
+    // the TTL, at most 5 s).
+    options.env.insert({{"LINE_WORKER_TTL", "3600"},
+                        {"LINE_REPLICA_TTL", "3600"},
+                        {"LINE_ALLOC_TTL", "3600"},
+                        {"LINE_VISIBILITY_TIMEOUT", "3600"}});
+  }
   // The launcher passes --store sqlite:<temp>; a later --store wins.
   if (!flags.store.empty()) options.extra_args = {"--store", flags.store};
   lined_ = std::make_unique<testing::LinedProcess>(options);
