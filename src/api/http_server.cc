@@ -507,8 +507,8 @@ void Loop::OnReadable(Connection& c) {
   c.in.append(scratch_.get(), static_cast<size_t>(n));
   if (c.state == Connection::State::kReading) {
     Pump(c);
-  } else if (c.in.size() > server_->options.max_body_bytes + kReadChunk) {
-    // Pipelined ahead further than one request may be: read again after the response.
+  } else if (c.in.size() > kReadChunk) {
+    // Pipelined far ahead: read again after the response (the kernel's buffers hold the rest).
     SetInterest(c, c.interest & ~EPOLLIN);
   }
 }
@@ -644,7 +644,8 @@ bool Loop::AfterWrite(Connection& c) {
     }
     return true;
   }
-  if (!c.keep_alive || (c.peer_closed && c.in.empty())) {
+  // Draining: a response begun before Stop() said keep-alive; close after it anyway.
+  if (!c.keep_alive || applied_ != Phase::kRunning || (c.peer_closed && c.in.empty())) {
     Close(c);
     return false;
   }
