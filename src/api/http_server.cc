@@ -49,8 +49,6 @@ constexpr auto kLingerTimeout = 1s;
 constexpr auto kDeadlineSweep = 250ms;
 // Out of file descriptors: how long to stop accepting before trying again.
 constexpr auto kAcceptBackoff = 100ms;
-// A connection keeps its last response body's buffer for the next response up to this size.
-constexpr size_t kKeptResponseBytes = 64 * 1024;
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kMaxEvents = 256;
 // Accepts per wake-up, so that a burst of connections does not starve the open ones.
@@ -625,8 +623,9 @@ bool Loop::Flush(Connection& c) {
     Close(c);
     return false;
   }
-  // A large answer (a page of evals with their payloads) is not kept for the next one.
-  if (c.body.capacity() > kKeptResponseBytes) std::string().swap(c.body);
+  // The next answer brings its own buffer (Respond moves it in), so this one is freed now
+  // rather than held by an idle connection (a page of evals with payloads can be large).
+  std::string().swap(c.body);
   return AfterWrite(c);
 }
 
