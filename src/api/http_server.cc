@@ -266,6 +266,15 @@ class Loop {
   void SetInterest(Connection& c, uint32_t interest);
   void Sweep();
   void Close(Connection& c);
+  // Closes every connection `pred` picks (ids first: closing erases from the map).
+  template <typename Pred>
+  void CloseWhere(Pred pred) {
+    std::vector<uint64_t> picked;
+    for (auto& [id, c] : connections_) {
+      if (pred(*c)) picked.push_back(id);
+    }
+    for (uint64_t id : picked) Close(*connections_.at(id));
+  }
   void CloseAll();
 
   ServerCore* const server_;
@@ -380,11 +389,7 @@ void Loop::ApplyPhase(Phase phase) {
     if (listening_) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, server_->listen_fd, nullptr);
     listening_ = false;
     listen_again_at_ = SteadyClock::time_point::max();
-    std::vector<uint64_t> idle;
-    for (auto& [id, c] : connections_) {
-      if (c->state == Connection::State::kReading) idle.push_back(id);
-    }
-    for (uint64_t id : idle) Close(*connections_.at(id));
+    CloseWhere([](const Connection& c) { return c.state == Connection::State::kReading; });
     std::lock_guard<std::mutex> lock(server_->mu);
     ++server_->loops_draining;
     server_->changed.notify_all();
@@ -669,11 +674,7 @@ void Loop::SetInterest(Connection& c, uint32_t interest) {
 
 void Loop::Sweep() {
   const auto now = SteadyClock::now();
-  std::vector<uint64_t> overdue;
-  for (auto& [id, c] : connections_) {
-    if (c->deadline < now) overdue.push_back(id);
-  }
-  for (uint64_t id : overdue) Close(*connections_.at(id));
+  CloseWhere([now](const Connection& c) { return c.deadline < now; });
   next_sweep_ = now + kDeadlineSweep;
 }
 
@@ -684,9 +685,7 @@ void Loop::Close(Connection& c) {
 }
 
 void Loop::CloseAll() {
-  std::vector<uint64_t> ids;
-  for (auto& [id, c] : connections_) ids.push_back(id);
-  for (uint64_t id : ids) Close(*connections_.at(id));
+  CloseWhere([](const Connection&) { return true; });
 }
 
 void ServerCore::SetPhase(Phase p) {
