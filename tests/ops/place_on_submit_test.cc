@@ -29,6 +29,7 @@ class PlaceOnSubmitTest : public EngineTest {
     Submit(pool, 1);  // placed by a round, which builds the snapshot
     auto first = Call(&Service::ReceiveAllocs, ReceiveAllocsRequest{pool, worker, 10, 0});
     EXPECT_TRUE(first.ok() && first->allocs.size() == 1u);
+    QuietWriter();  // the answer's delivery marks are written lazily, after it
     return {pool, worker};
   }
 
