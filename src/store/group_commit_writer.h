@@ -14,8 +14,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +56,30 @@ class GroupCommitSteps {
   // upkeep that must not overlap a commit and must not delay a reply (SQLite finishes a WAL
   // checkpoint here). Outside any transaction.
   virtual void BetweenGroups() {}
+
+  // --- A pipelined commit (optional; docs/decisions/0017-pipelined-commit.md) ---
+  // true: instead of Commit, the writer Seals each group and runs the next group's bodies
+  // while the backend makes the sealed one durable on a thread of its own. The sealed
+  // group's changes stay in place, seen by the next group's bodies and by no reader, and no
+  // done of the next group is told before the sealed one settles.
+  virtual bool Pipelined() const { return false; }
+  // Hands the group's writes over; the steps are ready for the next Begin at once.
+  // `durable` as for Begin (the group may have grown since). `committed` is called once, on
+  // the backend's thread, when they are durable or failed; with `here`, on this thread
+  // before Seal returns (nothing is sealed then, so the connection is free to use).
+  virtual void Seal(bool durable, bool here, std::function<void(Status)> committed) {
+    (void)durable;
+    (void)here;
+    committed(Status::Ok());
+  }
+  // On the writer thread, after the sealed group's `committed`: ok, its undo is forgotten;
+  // not ok, its changes are undone (after those of any later group, by Abandon).
+  virtual void Settle(bool ok) { (void)ok; }
+  // Readers are waiting for the state the writer holds (pipelined only): the writer lets
+  // the sealed group settle and calls Idle before it runs more bodies.
+  virtual bool ReadersWaiting() { return false; }
+  // Nothing runs and nothing is sealed: everything is durable, and readers may look.
+  virtual void Idle() {}
 };
 
 struct WriterStats {
@@ -63,15 +89,23 @@ struct WriterStats {
   int64_t retried_groups = 0;  // groups rolled back and run again after losing a race
   int64_t lazy_commits = 0;    // commits of groups of lazy bodies only (no wait for the disk)
   int64_t savepoint_reruns = 0;  // groups run again with savepoints after a body failed
+  int64_t handed_over = 0;  // groups committed on the backend's own thread (pipelined)
 };
 
 class GroupCommitWriter {
  public:
+  // Measured (docs/performance.md): single-eval groups of about 64 bodies were answered
+  // slower when handed over; batches of 1,000 evals gained a quarter.
+  static constexpr std::chrono::microseconds kPipelineMinBodyTime{1000};
   // Starts the writer thread. A group holds at most `max_group` bodies, which bounds both the
   // transaction's size and how long the first body of a group waits for its done.
   // `closed_message` is the kStoreUnavailable message for writes after Close().
+  // `pipeline_min_body_time` (pipelined backends): a group whose bodies took less commits on
+  // the writer thread instead; handing it over costs two thread wake-ups, which on a busy
+  // machine can take longer than the bodies they would overlap.
   GroupCommitWriter(std::unique_ptr<GroupCommitSteps> steps, size_t max_group,
-                    std::string closed_message);
+                    std::string closed_message,
+                    std::chrono::microseconds pipeline_min_body_time = kPipelineMinBodyTime);
   ~GroupCommitWriter();  // Close()
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
@@ -97,8 +131,31 @@ class GroupCommitWriter {
   static constexpr std::chrono::milliseconds kLazyGather{5};
   // Runs of a group whose bodies keep losing races before the loser's error is reported.
   static constexpr int kGroupAttempts = 4;
+  // How a group's run ended, before its commit.
+  enum class GroupEnd { kCommit, kRolledBackAlone, kFatal };
+  // A sealed group (pipelined backends): committing on the backend's thread.
+  struct InFlight {
+    std::vector<Request> group;
+    std::vector<Status> outcomes;
+    bool durable = true;
+  };
   void Loop();
   void CommitGroup(std::vector<Request>& group);
+  // Runs the group's bodies up to its commit: savepoint reruns, lost races and bare failures
+  // are handled here. `fatal` is set for kFatal.
+  GroupEnd RunGroup(std::vector<Request>& group, std::vector<Status>& outcomes, Status& fatal);
+  // Counts the group's end and tells its dones; `fatal` fails every body that succeeded, and
+  // with `undo` what is left of the group is rolled back first (a settled group's failure
+  // was undone by SettleInFlight).
+  void Finish(std::vector<Request>& group, std::vector<Status>& outcomes, GroupEnd end,
+              const Status& fatal, bool durable, bool undo);
+  // Pipelined, when the running group's bodies have all run and a sealed group commits:
+  // waits for that commit; if it succeeded, settles it (its dones are told) and moves what
+  // is queued into the running group. false when nothing joined, or the commit failed.
+  bool Absorb(std::vector<Request>& group, std::vector<Status>& outcomes);
+  // Pipelined: the sealed group's outcome (waiting for it), then its dones; on a failure its
+  // changes are undone first. Returns its commit's status.
+  Status SettleInFlight();
   // Runs one body inside its savepoint. Returns the body's status; sets `fatal` when the
   // savepoint machinery itself failed and the whole group is lost, and `lost_race` when the
   // body lost a race with another node's transaction (the group runs again).
@@ -109,6 +166,7 @@ class GroupCommitWriter {
   // Constant after construction; used only by the writer thread.
   const std::unique_ptr<GroupCommitSteps> steps_;
   const size_t max_group_;
+  const std::chrono::steady_clock::duration pipeline_min_body_time_;
   const std::string closed_message_;
 
   std::mutex mu_;
@@ -125,6 +183,16 @@ class GroupCommitWriter {
   std::atomic<int64_t> retried_groups_{0};
   std::atomic<int64_t> lazy_commits_{0};
   std::atomic<int64_t> savepoint_reruns_{0};
+  std::atomic<int64_t> handed_over_{0};
+
+  // Pipelined backends only. in_flight_ is the writer thread's; the outcome is set by the
+  // backend's thread.
+  std::optional<InFlight> in_flight_;
+  std::chrono::steady_clock::duration body_time_{};  // the running group's bodies, so far
+  std::condition_variable settled_;  // in_flight_done_ became true (not wake_: a Write's
+                                     // notify must not wake a writer waiting for a commit)
+  bool in_flight_done_ = false;  // guarded by mu_
+  Status in_flight_status_;      // guarded by mu_
 };
 
 }  // namespace line

@@ -2,24 +2,47 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <utility>
+
+#include "common/thread_name.h"
 #include "store/memory/mem_tx.h"
 #include "store/sqlite/row_sync.h"
 
 namespace line::sqlite {
 
-Status SqliteCommitSteps::Begin(bool durable) {
-  // In WAL mode synchronous=NORMAL commits without fsync; the next FULL commit syncs the WAL,
-  // earlier frames included. Switched only when the kind of group changes.
-  if (durable != synchronous_full_) {
-    LINE_RETURN_IF_ERROR(conn_->Exec(
-        "synchronous", durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
-    synchronous_full_ = durable;
+SqliteCommitSteps::SqliteCommitSteps(std::unique_ptr<Connection> conn, Checkpointer* checkpointer,
+                                     memory::MemTables& tables, memory::StateLock& lock,
+                                     const std::atomic<int>& readers_waiting)
+    : conn_(std::move(conn)),
+      checkpointer_(checkpointer),
+      tables_(tables),
+      lock_(lock),
+      readers_waiting_(readers_waiting) {
+  tables_.LockBeforeChanges(&held_);
+  committer_ = std::thread([this] {
+    NameThisThread("line-committer");
+    CommitterLoop();
+  });
+}
+
+SqliteCommitSteps::~SqliteCommitSteps() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
   }
-  // Taken first, so that a file locked by another process fails the group before any body
-  // runs, as the store's outage contract expects. Readers go on meanwhile: the state lock
-  // waits for the group's first change.
-  LINE_RETURN_IF_ERROR(conn_->Run(Sql::kBeginImmediate));
-  in_transaction_ = true;
+  wake_.notify_all();
+  committer_.join();
+  if (held_.owns_lock()) held_.unlock();
+}
+
+Status SqliteCommitSteps::Begin(bool durable) {
+  // Memory only: the SQL transaction, and whether it waits for the disk (Seal), are the
+  // committer's. (A group runs again from here after a failed body, so whatever its bodies
+  // asked for earlier is forgotten.)
+  (void)durable;
+  writer_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  after_commit_.clear();
   return Status::Ok();
 }
 
@@ -51,36 +74,110 @@ Status SqliteCommitSteps::ReleaseSavepoint() {
 }
 
 Status SqliteCommitSteps::Commit() {
-  LINE_RETURN_IF_ERROR(WriteJournalledRows(*conn_, tables_));
-  LINE_RETURN_IF_ERROR(conn_->Run(Sql::kCommit));
-  in_transaction_ = false;
-  // The entries are freed after the lock is let go: a deleted pool's before-image holds all
-  // of its rows, and readers need not wait for them to be freed.
-  tables_.SwapJournal(spent_journal_);
-  savepoints_.clear();
-  Unlock();
-  spent_journal_.clear();  // keeps its capacity for the next swap
-  return Status::Ok();
+  return Status::Internal("sqlite: commits are pipelined (Seal), never made in place");
 }
 
 void SqliteCommitSteps::Abandon() {
-  if (in_transaction_) {
-    // SQLite may already have rolled back on its own (e.g. SQLITE_FULL); then this fails
-    // harmlessly with "no transaction is active".
-    (void)conn_->Run(Sql::kRollback);
-    in_transaction_ = false;
-  }
   tables_.UndoTo(0);
   savepoints_.clear();
-  Unlock();
+  after_commit_.clear();
+  // The state lock stays held: a sealed group may still be on its way to the disk. Idle()
+  // lets it go.
 }
 
-void SqliteCommitSteps::Unlock() {
-  if (held_.owns_lock()) held_.unlock();
+void SqliteCommitSteps::AfterCommit(std::function<void(Connection&)> task) {
+  after_commit_.push_back(std::move(task));
 }
 
-void SqliteCommitSteps::BetweenGroups() {
-  if (checkpointer_ != nullptr) checkpointer_->FinishOnWriter(conn_->db());
+void SqliteCommitSteps::Seal(bool durable, bool here, std::function<void(Status)> committed) {
+  sealed_.rows.Clear();
+  // The rows are read here, on the writer thread, while they are as the group left them; the
+  // next group may change them before the committer writes.
+  Status recorded = RecordJournalledRows(tables_, sealed_.rows);
+  // The journal is the sealed group's undo until it settles; the next group starts its own.
+  tables_.SwapJournal(sealed_journal_);
+  savepoints_.clear();
+  if (!recorded.ok()) {
+    committed(std::move(recorded));
+    return;
+  }
+  sealed_.durable = durable;
+  sealed_.after = std::move(after_commit_);
+  after_commit_.clear();
+  if (here) {
+    // Nothing else is sealed, so the committer is idle and leaves the connection alone.
+    if (checkpointer_ != nullptr) checkpointer_->FinishOnWriter(conn_->db());
+    committed(CommitSealed());
+    return;
+  }
+  sealed_.committed = std::move(committed);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ready_ = true;
+  }
+  wake_.notify_one();
+}
+
+void SqliteCommitSteps::Settle(bool ok) {
+  if (!ok) {
+    // Abandon() has emptied the running group's journal: put the sealed group's back, and
+    // undo it.
+    tables_.SwapJournal(sealed_journal_);
+    tables_.UndoTo(0);
+  }
+  sealed_journal_.clear();  // keeps its capacity for the next swap
+}
+
+void SqliteCommitSteps::Idle() {
+  if (!held_.owns_lock()) return;
+  held_.unlock();
+  // The lock prefers the writer, so the writer's next first change could take it again
+  // before the readers it just woke do: give them a moment to get in.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
+  while (readers_waiting_.load() > 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::yield();
+  }
+}
+
+void SqliteCommitSteps::CommitterLoop() {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this] { return ready_ || stopping_; });
+      if (!ready_) return;  // stopping, and nothing sealed
+      ready_ = false;
+    }
+    // Between two transactions: the checkpointer's leftovers, before the next BEGIN.
+    if (checkpointer_ != nullptr) checkpointer_->FinishOnWriter(conn_->db());
+    Status status = CommitSealed();
+    std::function<void(Status)> committed = std::move(sealed_.committed);
+    sealed_.committed = nullptr;
+    committed(std::move(status));  // sealed_ is the writer's again from here
+  }
+}
+
+Status SqliteCommitSteps::CommitSealed() {
+  // In WAL mode synchronous=NORMAL commits without fsync; the next FULL commit syncs the WAL,
+  // earlier frames included. Switched only when the kind of group changes.
+  if (sealed_.durable != synchronous_full_) {
+    LINE_RETURN_IF_ERROR(conn_->Exec("synchronous", sealed_.durable ? "PRAGMA synchronous=FULL"
+                                                                    : "PRAGMA synchronous=NORMAL"));
+    synchronous_full_ = sealed_.durable;
+  }
+  if (!sealed_.rows.empty()) {
+    LINE_RETURN_IF_ERROR(conn_->Run(Sql::kBeginImmediate));
+    Status status = sealed_.rows.RunOn(*conn_);
+    if (status.ok()) status = conn_->Run(Sql::kCommit);
+    if (!status.ok()) {
+      // SQLite may already have rolled back on its own (e.g. SQLITE_FULL); then this fails
+      // harmlessly with "no transaction is active".
+      (void)conn_->Run(Sql::kRollback);
+      return status;
+    }
+  }
+  for (auto& task : sealed_.after) task(*conn_);
+  sealed_.after.clear();
+  return Status::Ok();
 }
 
 }  // namespace line::sqlite

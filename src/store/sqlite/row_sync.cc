@@ -36,7 +36,7 @@ bool SameButFree(const Worker& a, const Worker& b) {
 // Writes rows by key, once each: the group's journal may name a row many times.
 class RowWriter {
  public:
-  RowWriter(Connection& conn, const MemTables& tables) : conn_(conn), tables_(tables) {}
+  RowWriter(StatementBatch& out, const MemTables& tables) : out_(out), tables_(tables) {}
 
   // Pools, workers and replicas are keyed by name: a pool removed and made again in one group
   // has the same keys in new data, so the current image is looked up by name.
@@ -44,12 +44,12 @@ class RowWriter {
     if (!pools_.insert(pool_id).second) return Status::Ok();
     const PoolData* data = tables_.Find(pool_id);
     if (data == nullptr || !data->pool) {
-      LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kErasePool));
+      LINE_ASSIGN_OR_RETURN(StatementBatch::Use query, out_.Statement(Sql::kErasePool));
       query.Bind(1, pool_id);
       return query.Run();
     }
     const line::Pool& pool = *data->pool;
-    LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kPutPool));
+    LINE_ASSIGN_OR_RETURN(StatementBatch::Use query, out_.Statement(Sql::kPutPool));
     query.Bind(1, pool.pool_id)
         .Bind(2, std::string_view(PlacementName(pool.placement)))
         .Bind(3, pool.max_retry)
@@ -75,11 +75,11 @@ class RowWriter {
       return Status::Ok();
     }
     if (worker == nullptr) {
-      LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kEraseWorker));
+      LINE_ASSIGN_OR_RETURN(StatementBatch::Use query, out_.Statement(Sql::kEraseWorker));
       query.Bind(1, pool_id).Bind(2, worker_id);
       return query.Run();
     }
-    LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kPutWorker));
+    LINE_ASSIGN_OR_RETURN(StatementBatch::Use query, out_.Statement(Sql::kPutWorker));
     query.Bind(1, worker->pool_id)
         .Bind(2, worker->worker_id)
         .Bind(3, worker->capacity)
@@ -101,11 +101,11 @@ class RowWriter {
       }
     }
     if (replica == nullptr) {
-      LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kEraseReplica));
+      LINE_ASSIGN_OR_RETURN(StatementBatch::Use query, out_.Statement(Sql::kEraseReplica));
       query.Bind(1, pool_id).Bind(2, worker_id).Bind(3, dataset_id);
       return query.Run();
     }
-    LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kPutReplica));
+    LINE_ASSIGN_OR_RETURN(StatementBatch::Use query, out_.Statement(Sql::kPutReplica));
     query.Bind(1, replica->pool_id)
         .Bind(2, replica->dataset_id)
         .Bind(3, replica->worker_id)
@@ -125,14 +125,14 @@ class RowWriter {
       if (auto it = data.evals.find(seq); it != data.evals.end()) eval = &it->second;
     }
     if (eval == nullptr) {
-      LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kEraseEval));
+      LINE_ASSIGN_OR_RETURN(StatementBatch::Use query, out_.Statement(Sql::kEraseEval));
       query.Bind(1, seq);
       return query.Run();
     }
     static const memory::EvalOutcome kNone;
     const memory::EvalOutcome& outcome = eval->outcome ? *eval->outcome : kNone;
     if (in_file) {
-      LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kUpdateEval));
+      LINE_ASSIGN_OR_RETURN(StatementBatch::Use query, out_.Statement(Sql::kUpdateEval));
       query.Bind(1, seq)
           .Bind(2, std::string_view(EvalStateName(eval->state)))
           .Bind(3, eval->attempt)
@@ -143,7 +143,7 @@ class RowWriter {
           .Bind(8, outcome.dead_reason);
       return query.Run();
     }
-    LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kPutEval));
+    LINE_ASSIGN_OR_RETURN(StatementBatch::Use query, out_.Statement(Sql::kPutEval));
     query.Bind(1, data.pool_id)
         .Bind(2, eval->eval_id)
         .Bind(3, seq)
@@ -169,12 +169,12 @@ class RowWriter {
       if (auto it = data.allocs.find(seq); it != data.allocs.end()) alloc = &it->second;
     }
     if (alloc == nullptr) {
-      LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kEraseAlloc));
+      LINE_ASSIGN_OR_RETURN(StatementBatch::Use query, out_.Statement(Sql::kEraseAlloc));
       query.Bind(1, seq);
       return query.Run();
     }
     if (in_file) {
-      LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kUpdateAlloc));
+      LINE_ASSIGN_OR_RETURN(StatementBatch::Use query, out_.Statement(Sql::kUpdateAlloc));
       query.Bind(1, seq)
           .Bind(2, std::string_view(AllocStateName(alloc->state)))
           .Bind(3, alloc->ttl)
@@ -184,7 +184,7 @@ class RowWriter {
           .Bind(7, alloc->end_reason);
       return query.Run();
     }
-    LINE_ASSIGN_OR_RETURN(Query query, conn_.Use(Sql::kPutAlloc));
+    LINE_ASSIGN_OR_RETURN(StatementBatch::Use query, out_.Statement(Sql::kPutAlloc));
     query.Bind(1, alloc->pool_id)
         .Bind(2, alloc->alloc_id)
         .Bind(3, alloc->worker_id)
@@ -219,7 +219,7 @@ class RowWriter {
   }
 
  private:
-  Connection& conn_;
+  StatementBatch& out_;
   const MemTables& tables_;
   std::set<std::string> pools_;
   std::set<std::pair<std::string, std::string>> workers_;
@@ -242,7 +242,13 @@ Status LoadRows(Connection& conn, MemTables& tables) {
 }
 
 Status WriteJournalledRows(Connection& conn, const MemTables& tables) {
-  RowWriter writer(conn, tables);
+  StatementBatch batch;
+  LINE_RETURN_IF_ERROR(RecordJournalledRows(tables, batch));
+  return batch.RunOn(conn);
+}
+
+Status RecordJournalledRows(const MemTables& tables, StatementBatch& out) {
+  RowWriter writer(out, tables);
   for (const Change& change : tables.journal()) {
     switch (change.table) {
       case Table::kPool:

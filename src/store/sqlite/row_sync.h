@@ -9,6 +9,7 @@
 #include "common/status.h"
 #include "store/memory/mem_tables.h"
 #include "store/sqlite/connection.h"
+#include "store/sqlite/statement_batch.h"
 
 namespace line::sqlite {
 
@@ -19,5 +20,9 @@ Status LoadRows(Connection& conn, memory::MemTables& tables);
 // no longer exists, inside the caller's transaction. Each row is written once however often
 // the group changed it.
 Status WriteJournalledRows(Connection& conn, const memory::MemTables& tables);
+
+// The same statements, recorded into `out` (appended) to run later, on another thread:
+// the rows are read now, while they are as the group left them.
+Status RecordJournalledRows(const memory::MemTables& tables, StatementBatch& out);
 
 }  // namespace line::sqlite

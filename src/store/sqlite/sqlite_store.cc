@@ -56,10 +56,12 @@ std::unique_ptr<sqlite::SqliteCommitSteps> MakeSteps(std::unique_ptr<Connection>
                                                      sqlite::Checkpointer* checkpointer,
                                                      memory::MemTables& tables,
                                                      memory::StateLock& lock,
-                                                     Connection** connection) {
-  *connection = writer.get();
-  return std::make_unique<sqlite::SqliteCommitSteps>(std::move(writer), checkpointer, tables,
-                                                     lock);
+                                                     const std::atomic<int>& readers_waiting,
+                                                     sqlite::SqliteCommitSteps** steps) {
+  auto made = std::make_unique<sqlite::SqliteCommitSteps>(std::move(writer), checkpointer, tables,
+                                                          lock, readers_waiting);
+  *steps = made.get();
+  return made;
 }
 }  // namespace
 
@@ -74,8 +76,9 @@ SqliteStore::SqliteStore(std::string path, std::unique_ptr<sqlite::FileLock> loc
       tables_(std::move(tables)),
       checkpointer_(std::move(checkpointer)),
       writer_(MakeSteps(std::move(writer), checkpointer_.get(), *tables_, state_lock_,
-                        &writer_connection_),
-              options.max_group_bodies, "sqlite: the store is closed") {}
+                        readers_waiting_, &steps_),
+              options.max_group_bodies, "sqlite: the store is closed",
+              options.pipeline_min_body_time) {}
 
 SqliteStore::~SqliteStore() { Close(); }
 
@@ -91,7 +94,18 @@ Status SqliteStore::Read(const TxBody& body) {
   if (closed_.load()) return Status::Unavailable("sqlite: the store is closed");
   // The writer holds the lock from a group's first body until it is durable, so what a read
   // sees is committed, and stays the same for the whole body.
+  // The writer thread may hold the lock for a group whose rows are not durable yet: a body
+  // or a done callback reading there would see them (or wait for itself).
+  if (steps_->OnWriterThread()) {
+    return Status::Internal(
+        "sqlite: Store::Read called on the store's writer thread (from a body or a done "
+        "callback); it would see writes that are not durable yet");
+  }
+  // Counted while waiting: a writer that has held the lock across pipelined groups stops
+  // between two of them to let the read in (SqliteCommitSteps::Idle).
+  readers_waiting_.fetch_add(1);
   std::shared_lock<memory::StateLock> shared(state_lock_);
+  readers_waiting_.fetch_sub(1);
   memory::MemTx tx(*tables_, /*writable=*/false);
   return body(tx);
 }
@@ -121,6 +135,7 @@ SqliteStoreStats SqliteStore::Stats() const {
   stats.checkpoints_finished_on_writer = checkpointer_->finished_on_writer();
   stats.lazy_commits = writer.lazy_commits;
   stats.savepoint_reruns = writer.savepoint_reruns;
+  stats.handed_over = writer.handed_over;
   return stats;
 }
 
@@ -132,19 +147,21 @@ Result<std::string> SqliteStore::WriterPragma(std::string_view name) {
   std::string sql = "PRAGMA " + std::string(name);
   std::promise<Result<std::string>> value;
   std::future<Result<std::string>> future = value.get_future();
-  // Only the writer thread may touch the writer's connection, so ask it through a body.
+  // Only the committer thread may touch the writer's connection: a body asks for the query
+  // to run there once its group has committed.
   auto result = std::make_shared<Result<std::string>>(std::string());
-  Connection* connection = writer_connection_;
+  sqlite::SqliteCommitSteps* steps = steps_;
   Write(
-      [&sql, result, connection](Tx&) {
-        *result = connection->QueryText(sql);
-        return result->status();
+      [sql, result, steps](Tx&) {
+        steps->AfterCommit(
+            [sql, result](Connection& connection) { *result = connection.QueryText(sql); });
+        return Status::Ok();
       },
       [&value, result](Status status) {
-        if (status.ok()) {
-          value.set_value(std::move(*result));
-        } else {
+        if (!status.ok()) {
           value.set_value(std::move(status));
+        } else {
+          value.set_value(std::move(*result));
         }
       });
   return future.get();

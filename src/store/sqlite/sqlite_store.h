@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "store/memory/mem_tables.h"
 #include "store/memory/state_lock.h"
 #include "store/sqlite/checkpointer.h"
+#include "store/sqlite/commit_steps.h"
 #include "store/sqlite/file_lock.h"
 #include "store/sqlite/reader_pool.h"
 #include "store/store.h"
@@ -34,6 +36,9 @@ struct SqliteStoreOptions {
   int busy_timeout_ms = 5000;
   // WAL frames (pages) committed between two checkpoints (sqlite/checkpointer.h).
   int checkpoint_frames = sqlite::Checkpointer::kDefaultThresholdFrames;
+  // A group whose bodies ran for less is committed on the writer thread, not handed to the
+  // committer (decision 0017). Zero: every group is handed over (tests of the pipeline).
+  std::chrono::microseconds pipeline_min_body_time = GroupCommitWriter::kPipelineMinBodyTime;
 };
 
 struct SqliteStoreStats {
@@ -44,6 +49,7 @@ struct SqliteStoreStats {
   int64_t checkpoints_finished_on_writer = 0;  // of checkpoints: the writer's short last ones
   int64_t lazy_commits = 0;    // of commits: groups of lazy writes only, committed without fsync
   int64_t savepoint_reruns = 0;  // groups run again with savepoints after a body failed
+  int64_t handed_over = 0;  // of commits: made on the committer thread (decision 0017)
 };
 
 class SqliteStore final : public Store {
@@ -60,8 +66,8 @@ class SqliteStore final : public Store {
   const std::string& path() const { return path_; }
 
   // The value of `PRAGMA <name>` on the writer's connection (e.g. "synchronous",
-  // "journal_mode", "user_version"), read inside a write transaction. For tests and
-  // diagnostics; `name` must be a bare identifier.
+  // "journal_mode", "user_version"), read on the committer thread after every write queued
+  // before it has committed. For tests and diagnostics; `name` must be a bare identifier.
   Result<std::string> WriterPragma(std::string_view name);
 
  private:
@@ -81,7 +87,8 @@ class SqliteStore final : public Store {
   // whose bodies use them.
   const std::unique_ptr<memory::MemTables> tables_;
   memory::StateLock state_lock_;
-  sqlite::Connection* writer_connection_;  // owned by writer_'s steps; writer thread only
+  std::atomic<int> readers_waiting_{0};  // reads waiting for state_lock_
+  sqlite::SqliteCommitSteps* steps_;     // owned by writer_; its bodies may use it
   // Declared before writer_ so that it outlives every commit (its hook runs inside them).
   std::unique_ptr<sqlite::Checkpointer> checkpointer_;
   GroupCommitWriter writer_;
