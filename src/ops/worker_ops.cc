@@ -46,7 +46,8 @@ void LineService::RegisterWorker(RegisterWorkerRequest req, Reply<RegisterWorker
 void LineService::SendHeartbeat(HeartbeatRequest request, Reply<HeartbeatResponse> reply) {
   const TimeMs now = clock_->NowMs();
   const TimeMs worker_deadline = RenewedDeadline(now, options_.worker_ttl * 1000);
-  const TimeMs replica_deadline = RenewedDeadline(now, options_.replica_ttl * 1000);
+  const TimeMs replica_deadline =
+      RenewedReplicaDeadline(now, options_.replica_ttl * 1000, options_.worker_ttl * 1000);
   // Alone on its store, this node sees every deletion, so its gate knows when a heartbeat
   // would write nothing; beside other nodes it does not (renewal_gate.h, decision 0013).
   RenewalGate* gate = cluster_->Alone() ? &cache_->renewals() : nullptr;

@@ -192,6 +192,45 @@ TEST_F(ExpiryTest, HeartbeatsWithinOneStepRewriteNoRow) {
   EXPECT_EQ(ExecSql("SELECT n FROM rewrites"), "2");
 }
 
+// With the default TTLs (worker 30 s, step 3 s; replica 60 s) a replica renews in its
+// worker's step, so both deadlines move at the same heartbeats: one heartbeat a second writes
+// both rows every third second, and nothing in between.
+TEST_F(ExpiryTest, AReplicaMovesAtTheSameHeartbeatsAsItsWorker) {
+  options_.worker_ttl = 30;
+  options_.replica_ttl = 60;
+  StopEngine();
+  StartEngine();
+  std::string pool = NewPool();
+  std::string worker = NewWorker(pool, 10);
+  ASSERT_TRUE(Heartbeat(pool, worker, {"d1"}).ok());
+  ExecSql(
+      "CREATE TABLE rewrites(what TEXT NOT NULL);"
+      "CREATE TRIGGER worker_rewrites AFTER INSERT ON workers "
+      "BEGIN INSERT INTO rewrites VALUES ('worker'); END;"
+      "CREATE TRIGGER replica_rewrites AFTER INSERT ON replicas "
+      "BEGIN INSERT INTO rewrites VALUES ('replica'); END;");
+  int writing_heartbeats = 0;
+  for (int second = 1; second <= 15; ++second) {
+    clock_.Advance(1'000);
+    const std::string before = ExecSql("SELECT count(*) FROM rewrites");
+    ASSERT_TRUE(Heartbeat(pool, worker, {"d1"}).ok());
+    const int64_t workers = std::stoll(ExecSql(
+        "SELECT count(*) FROM rewrites WHERE what = 'worker'"));
+    const int64_t replicas = std::stoll(ExecSql(
+        "SELECT count(*) FROM rewrites WHERE what = 'replica'"));
+    EXPECT_EQ(workers, replicas) << "after the heartbeat of second " << second;
+    if (ExecSql("SELECT count(*) FROM rewrites") != before) ++writing_heartbeats;
+  }
+  EXPECT_EQ(writing_heartbeats, 5) << "one heartbeat in three writes";
+  // Both rounded from the same instant: 30 s apart, the replica's never early and at most
+  // one 3 s step late.
+  const int64_t replica_ttl = std::stoll(ExecSql("SELECT ttl FROM replicas"));
+  const int64_t worker_ttl = std::stoll(ExecSql("SELECT ttl FROM workers"));
+  EXPECT_EQ(replica_ttl - worker_ttl, 30'000);
+  EXPECT_GE(replica_ttl, clock_.NowMs() + 60'000);
+  EXPECT_LT(replica_ttl, clock_.NowMs() + 63'000);
+}
+
 TEST_F(ExpiryTest, ReplicaExpiresWithoutHeartbeatsListingIt) {
   options_.replica_ttl = 5;
   StopEngine();
