@@ -52,6 +52,7 @@ void GroupCommitWriter::Close() {
   std::lock_guard<std::mutex> lock(join_mu_);
   if (!thread_.joinable()) return;
   thread_.join();
+  steps_->Stop();
   // bodies / commits is the mean group size: the first thing to read after a benchmark.
   WriterStats stats = Stats();
   spdlog::info(
@@ -89,7 +90,7 @@ void GroupCommitWriter::Loop() {
         std::lock_guard<std::mutex> lock(mu_);
         settle = queue_.empty() || durable_queued_ == 0;
       }
-      if (settle) (void)SettleInFlight();
+      if (settle) (void)SettleInFlight(/*group_running=*/false);
     }
     if (pipelined && !in_flight_) steps_->Idle();
     {
@@ -114,7 +115,7 @@ void GroupCommitWriter::Loop() {
       }
     }
     CommitGroup(group);
-    if (!pipelined) steps_->BetweenGroups();
+    if (!in_flight_) steps_->BetweenGroups();  // (pipelined: the backend's thread is idle)
   }
 }
 
@@ -171,7 +172,7 @@ void GroupCommitWriter::CommitGroup(std::vector<Request>& group) {
     for (const Request& request : group) durable = durable || request.durable;
     // This group's bodies saw the sealed group's rows: none of its dones may be told, nor
     // may it be sealed, before that group is durable.
-    if (in_flight_ && !SettleInFlight().ok()) {
+    if (in_flight_ && !SettleInFlight(/*group_running=*/true).ok()) {
       // The state this group ran on is gone (SettleInFlight undid this group's changes, then
       // the sealed group's): run it again on what is left.
       std::fill(outcomes.begin(), outcomes.end(), Status::Ok());
@@ -193,19 +194,18 @@ void GroupCommitWriter::CommitGroup(std::vector<Request>& group) {
     const bool here = body_time_ < pipeline_min_body_time_;
     if (!here) ++handed_over_;
     steps_->Seal(durable, here, [this](Status status) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        in_flight_status_ = std::move(status);
-        in_flight_done_ = true;
-      }
+      std::lock_guard<std::mutex> lock(mu_);
+      in_flight_status_ = std::move(status);
+      in_flight_done_ = true;
+      // Under the lock: once it is let go the writer may return, and the writer be destroyed.
       settled_.notify_one();
     });
-    if (here) (void)SettleInFlight();
+    if (here) (void)SettleInFlight(/*group_running=*/false);
     return;
   }
 }
 
-Status GroupCommitWriter::SettleInFlight() {
+Status GroupCommitWriter::SettleInFlight(bool group_running) {
   Status status;
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -217,6 +217,7 @@ Status GroupCommitWriter::SettleInFlight() {
   // is undone first, newest first, then the sealed group itself.
   if (!status.ok()) steps_->Abandon();
   steps_->Settle(status.ok());
+  if (!group_running) steps_->LetReadersIn();
   InFlight done = std::move(*in_flight_);
   in_flight_.reset();
   Finish(done.group, done.outcomes, status.ok() ? GroupEnd::kCommit : GroupEnd::kFatal, status,
@@ -234,7 +235,7 @@ bool GroupCommitWriter::Absorb(std::vector<Request>& group, std::vector<Status>&
   }
   if (!committed) return false;  // CommitGroup undoes this group and the sealed one
   // Durable: its dones go out now, while this group takes in what arrived meanwhile.
-  (void)SettleInFlight();
+  (void)SettleInFlight(/*group_running=*/true);
   std::lock_guard<std::mutex> lock(mu_);
   const size_t before = group.size();
   while (!queue_.empty() && group.size() < max_group_) {

@@ -80,6 +80,11 @@ class GroupCommitSteps {
   virtual bool ReadersWaiting() { return false; }
   // Nothing runs and nothing is sealed: everything is durable, and readers may look.
   virtual void Idle() {}
+  // The same, just before a settled group's dones are told with nothing running: readers get
+  // in at once (Idle also makes sure they do before the writer goes on).
+  virtual void LetReadersIn() {}
+  // After the writer thread's last group: stops any thread of the backend's own.
+  virtual void Stop() {}
 };
 
 struct WriterStats {
@@ -155,7 +160,9 @@ class GroupCommitWriter {
   bool Absorb(std::vector<Request>& group, std::vector<Status>& outcomes);
   // Pipelined: the sealed group's outcome (waiting for it), then its dones; on a failure its
   // changes are undone first. Returns its commit's status.
-  Status SettleInFlight();
+  // `group_running`: a group has run bodies since the seal (it keeps the state lock);
+  // otherwise readers are let in before the dones are told.
+  Status SettleInFlight(bool group_running);
   // Runs one body inside its savepoint. Returns the body's status; sets `fatal` when the
   // savepoint machinery itself failed and the whole group is lost, and `lost_race` when the
   // body lost a race with another node's transaction (the group runs again).

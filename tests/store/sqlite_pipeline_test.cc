@@ -107,7 +107,13 @@ TEST(SqlitePipelineTest, TheNextGroupRunsDuringTheCommitButIsToldOnlyAfterIt) {
   auto read = std::async(std::launch::async, [&] {
     return ReadValue(*store, [](Tx& tx) { return tx.GetWorker("slow", "w"); }).has_value();
   });
-  LINE_EXPECT_OK(first_done.get_future().get());
+  std::future<Status> first_outcome = first_done.get_future();
+  if (first_outcome.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout) {
+    // The first commit is still on its way (it takes about a second): the read waits for it.
+    EXPECT_EQ(read.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+        << "a read went on while a group was sealed but not durable";
+  }
+  LINE_EXPECT_OK(first_outcome.get());
   LINE_EXPECT_OK(second_done.get_future().get());
   EXPECT_TRUE(second_ran_before_first_told) << "the second group waited for the first commit";
   EXPECT_TRUE(second_saw_first) << "bodies see the sealed group's rows";
@@ -151,15 +157,22 @@ TEST(SqlitePipelineTest, AFailedCommitTakesBackTheGroupRunOnTopOfItWhichRunsAgai
 
   // The second runs on top of it while it commits, and again once it has failed.
   std::vector<bool> runs_saw_slow;  // the writer thread's, read after the done
+  std::promise<void> second_first_run;
   std::promise<Status> second_done;
   store->Write(
       [&](Tx& tx) -> Status {
         LINE_ASSIGN_OR_RETURN(std::optional<Pool> slow, tx.GetPool("slow"));
         runs_saw_slow.push_back(slow.has_value());
+        if (runs_saw_slow.size() == 1) second_first_run.set_value();
         return tx.InsertWorker(MakeWorker("p", "second", 2));
       },
       [&](Status s) { second_done.set_value(std::move(s)); });
   second_queued.set_value();
+  // A read from the second's first run on never sees the refused group's pool: it waits
+  // until that is undone. (A read waiting earlier would make the writer settle the first
+  // group before running the second.)
+  second_first_run.get_future().wait();
+  auto read = std::async(std::launch::async, [&] { return HasPool(*store, "slow"); });
 
   Status first = first_done.get_future().get();
   EXPECT_FALSE(first.ok());
@@ -167,6 +180,7 @@ TEST(SqlitePipelineTest, AFailedCommitTakesBackTheGroupRunOnTopOfItWhichRunsAgai
   LINE_EXPECT_OK(second_done.get_future().get());
   EXPECT_EQ(runs_saw_slow, (std::vector<bool>{true, false}))
       << "first on the sealed group's rows, then again without them";
+  EXPECT_FALSE(read.get()) << "a read saw a group whose commit then failed";
   EXPECT_FALSE(HasPool(*store, "slow"));
   EXPECT_FALSE(ReadValue(*store, [](Tx& tx) { return tx.GetWorker("p", "refused"); }).has_value());
   EXPECT_TRUE(ReadValue(*store, [](Tx& tx) { return tx.GetWorker("p", "second"); }).has_value());
@@ -187,6 +201,10 @@ class SteadyWrites {
   explicit SteadyWrites(Store& store) : store_(store), feeder_([this] { Feed(); }) {}
   ~SteadyWrites() { Stop(); }
   int64_t written() const { return written_.load(); }
+  int outstanding() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return outstanding_;
+  }
   void Stop() {
     stop_ = true;
     if (feeder_.joinable()) feeder_.join();
@@ -230,32 +248,34 @@ TEST(SqlitePipelineTest, ReadsGetInWhileASteadyStreamOfGroupsCommits) {
   LINE_ASSERT_OK(WriteSync(*store, [](Tx& tx) { return tx.InsertPool(MakePool("p")); }));
   SteadyWrites writes(*store);
   while (writes.written() < 1000) std::this_thread::yield();
-  const int64_t before_reads = writes.written();
   auto reads = std::async(std::launch::async, [&] {
     int seen = 0;
     for (int i = 0; i < 50; ++i) seen += HasPool(*store, "p") ? 1 : 0;
     return seen;
   });
   const bool finished = reads.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
-  const int64_t during_reads = writes.written() - before_reads;
+  const int queued_at_the_end = writes.outstanding();
   writes.Stop();  // lets a starved read in at last, so that the test ends either way
   EXPECT_TRUE(finished) << "50 reads did not get in within 20 s of steady writes";
   EXPECT_EQ(reads.get(), 50);
-  EXPECT_GT(during_reads, 0) << "the writes stopped while the reads ran";
+  EXPECT_GT(queued_at_the_end, 0) << "the reads got in only once the writes had stopped";
 }
 
-// By default a group is handed to the committer only when its bodies ran for a millisecond
-// or more: with less to overlap, the two thread wake-ups cost more than they save.
+// A group is handed to the committer only when its bodies ran for at least the threshold (by
+// default 1 ms): with less to overlap, the two thread wake-ups cost more than they save.
 TEST(SqlitePipelineTest, OnlyAGroupWithLongBodiesIsHandedOver) {
   ScopedTempDir dir;
-  Result<std::unique_ptr<SqliteStore>> opened = OpenSqliteStore(dir.File("line.db"));
+  // A threshold no preemption of a quick body reaches on a loaded machine.
+  SqliteStoreOptions options;
+  options.pipeline_min_body_time = std::chrono::milliseconds(50);
+  Result<std::unique_ptr<SqliteStore>> opened = OpenSqliteStore(dir.File("line.db"), options);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   SqliteStore& store = **opened;
   LINE_ASSERT_OK(WriteSync(store, [](Tx& tx) { return tx.InsertPool(MakePool("quick")); }));
   EXPECT_EQ(store.Stats().handed_over, 0);
   LINE_ASSERT_OK(WriteSync(store, [](Tx& tx) {
-    // Busy for 2 ms of work, as a batch's placements would be.
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
+    // Busy for 60 ms of work, as a batch's placements would be.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(60);
     while (std::chrono::steady_clock::now() < until) {
     }
     return tx.InsertPool(MakePool("long"));
@@ -264,6 +284,37 @@ TEST(SqlitePipelineTest, OnlyAGroupWithLongBodiesIsHandedOver) {
   EXPECT_EQ(store.Stats().commits, 2);
   EXPECT_TRUE(HasPool(store, "quick"));
   EXPECT_TRUE(HasPool(store, "long"));
+}
+
+// While another process holds the file's write lock, a write waits for it (the busy timeout)
+// and fails; reads meanwhile go on, since the writer takes the file's lock before any body
+// changes a row.
+TEST(SqlitePipelineTest, ReadsGoOnWhileAWriteWaitsForTheFile) {
+  ScopedTempDir dir;
+  const std::string path = dir.File("line.db");
+  SqliteStoreOptions options;
+  options.busy_timeout_ms = 3000;
+  Result<std::unique_ptr<SqliteStore>> opened = OpenSqliteStore(path, options);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  SqliteStore& store = **opened;
+  LINE_ASSERT_OK(WriteSync(store, [](Tx& tx) { return tx.InsertPool(MakePool("p")); }));
+  Result<std::unique_ptr<Connection>> holder = Connection::Open(path, ConnectionOptions{});
+  ASSERT_TRUE(holder.ok()) << holder.status().ToString();
+  LINE_ASSERT_OK((*holder)->Exec("hold", "BEGIN IMMEDIATE"));
+  std::promise<Status> written;
+  store.Write([](Tx& tx) { return tx.InsertWorker(MakeWorker("p", "w", 1)); },
+              [&](Status s) { written.set_value(std::move(s)); });
+  std::future<Status> outcome = written.get_future();
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(HasPool(store, "p"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1500))
+      << "the read waited for the busy timeout";
+  EXPECT_EQ(outcome.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout)
+      << "the write did not wait for the file";
+  Status failed = outcome.get();
+  EXPECT_FALSE(failed.ok());
+  LINE_ASSERT_OK((*holder)->Exec("release", "ROLLBACK"));
+  LINE_EXPECT_OK(WriteSync(store, [](Tx& tx) { return tx.InsertWorker(MakeWorker("p", "w", 1)); }));
 }
 
 TEST(SqlitePipelineTest, AReadOnTheWriterThreadIsRefused) {

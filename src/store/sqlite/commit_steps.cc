@@ -26,23 +26,44 @@ SqliteCommitSteps::SqliteCommitSteps(std::unique_ptr<Connection> conn, Checkpoin
   });
 }
 
-SqliteCommitSteps::~SqliteCommitSteps() {
+SqliteCommitSteps::~SqliteCommitSteps() { StopCommitter(); }
+
+void SqliteCommitSteps::StopCommitter() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
   wake_.notify_all();
-  committer_.join();
-  if (held_.owns_lock()) held_.unlock();
+  if (committer_.joinable()) committer_.join();
+}
+
+void SqliteCommitSteps::BetweenGroups() {
+  // Called by the writer when nothing is sealed: the committer is idle.
+  if (checkpointer_ != nullptr) checkpointer_->FinishOnWriter(conn_->db());
 }
 
 Status SqliteCommitSteps::Begin(bool durable) {
-  // Memory only: the SQL transaction, and whether it waits for the disk (Seal), are the
-  // committer's. (A group runs again from here after a failed body, so whatever its bodies
-  // asked for earlier is forgotten.)
-  (void)durable;
   writer_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  // (A group runs again from here after a failed body: what its bodies asked for is forgotten.)
   after_commit_.clear();
+  if (sealed_in_flight_ || in_transaction_) return Status::Ok();
+  // Nothing is sealed, so the connection is free: take the file's write lock now, before any
+  // body changes a row, as an unpipelined writer did. A file held by another process then
+  // fails the group while readers go on, instead of holding them for the busy timeout. (A
+  // group begun while another is sealed gets its BEGIN on the committer.)
+  LINE_RETURN_IF_ERROR(SwitchSynchronous(durable));
+  LINE_RETURN_IF_ERROR(conn_->Run(Sql::kBeginImmediate));
+  in_transaction_ = true;
+  return Status::Ok();
+}
+
+Status SqliteCommitSteps::SwitchSynchronous(bool durable) {
+  // In WAL mode synchronous=NORMAL commits without fsync; the next FULL commit syncs the WAL,
+  // earlier frames included. Switched only when the kind of group changes.
+  if (durable == synchronous_full_) return Status::Ok();
+  LINE_RETURN_IF_ERROR(conn_->Exec(
+      "synchronous", durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
+  synchronous_full_ = durable;
   return Status::Ok();
 }
 
@@ -78,6 +99,12 @@ Status SqliteCommitSteps::Commit() {
 }
 
 void SqliteCommitSteps::Abandon() {
+  if (in_transaction_) {
+    // Begun on this thread, so nothing is sealed and the connection is free. SQLite may
+    // already have rolled back on its own; then this fails harmlessly.
+    (void)conn_->Run(Sql::kRollback);
+    in_transaction_ = false;
+  }
   tables_.UndoTo(0);
   savepoints_.clear();
   after_commit_.clear();
@@ -97,19 +124,29 @@ void SqliteCommitSteps::Seal(bool durable, bool here, std::function<void(Status)
   // The journal is the sealed group's undo until it settles; the next group starts its own.
   tables_.SwapJournal(sealed_journal_);
   savepoints_.clear();
+  sealed_.begun = in_transaction_;  // the transaction goes with the sealed group
+  in_transaction_ = false;
   if (!recorded.ok()) {
+    if (sealed_.begun) (void)conn_->Run(Sql::kRollback);  // nothing is sealed: ours to use
     committed(std::move(recorded));
     return;
   }
   sealed_.durable = durable;
   sealed_.after = std::move(after_commit_);
   after_commit_.clear();
-  if (here) {
-    // Nothing else is sealed, so the committer is idle and leaves the connection alone.
-    if (checkpointer_ != nullptr) checkpointer_->FinishOnWriter(conn_->db());
+  // Nothing to write is not worth two thread wake-ups either.
+  if (here || (sealed_.rows.empty() && sealed_.after.empty())) {
+    // A group begun while another was sealed never gets here with `here`; with nothing to
+    // write it may, and then commits nothing: the sealed group ahead of it is durable by the
+    // time its dones are told (GroupCommitWriter waits for it).
+    if (!sealed_.begun && !here) {
+      committed(Status::Ok());
+      return;
+    }
     committed(CommitSealed());
     return;
   }
+  sealed_in_flight_ = true;
   sealed_.committed = std::move(committed);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -119,18 +156,31 @@ void SqliteCommitSteps::Seal(bool durable, bool here, std::function<void(Status)
 }
 
 void SqliteCommitSteps::Settle(bool ok) {
+  sealed_in_flight_ = false;
   if (!ok) {
     // Abandon() has emptied the running group's journal: put the sealed group's back, and
     // undo it.
     tables_.SwapJournal(sealed_journal_);
     tables_.UndoTo(0);
+    return;
   }
-  sealed_journal_.clear();  // keeps its capacity for the next swap
+  // The before-images are freed once the lock is let go (a deleted pool's hold all its rows):
+  // readers need not wait for that. Kept for one group at most.
+  if (spent_journal_.empty()) {
+    spent_journal_.swap(sealed_journal_);
+  } else {
+    sealed_journal_.clear();
+  }
+}
+
+void SqliteCommitSteps::LetReadersIn() {
+  if (held_.owns_lock()) held_.unlock();
+  spent_journal_.clear();  // keeps its capacity
 }
 
 void SqliteCommitSteps::Idle() {
-  if (!held_.owns_lock()) return;
-  held_.unlock();
+  if (held_.owns_lock()) held_.unlock();
+  spent_journal_.clear();
   // The lock prefers the writer, so the writer's next first change could take it again
   // before the readers it just woke do: give them a moment to get in.
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
@@ -147,8 +197,10 @@ void SqliteCommitSteps::CommitterLoop() {
       if (!ready_) return;  // stopping, and nothing sealed
       ready_ = false;
     }
-    // Between two transactions: the checkpointer's leftovers, before the next BEGIN.
-    if (checkpointer_ != nullptr) checkpointer_->FinishOnWriter(conn_->db());
+    // Between two transactions: the checkpointer's leftovers, before the next BEGIN (only
+    // when groups are handed over back to back; otherwise the writer does this after the
+    // dones, BetweenGroups).
+    if (checkpointer_ != nullptr && !sealed_.begun) checkpointer_->FinishOnWriter(conn_->db());
     Status status = CommitSealed();
     std::function<void(Status)> committed = std::move(sealed_.committed);
     sealed_.committed = nullptr;
@@ -157,15 +209,11 @@ void SqliteCommitSteps::CommitterLoop() {
 }
 
 Status SqliteCommitSteps::CommitSealed() {
-  // In WAL mode synchronous=NORMAL commits without fsync; the next FULL commit syncs the WAL,
-  // earlier frames included. Switched only when the kind of group changes.
-  if (sealed_.durable != synchronous_full_) {
-    LINE_RETURN_IF_ERROR(conn_->Exec("synchronous", sealed_.durable ? "PRAGMA synchronous=FULL"
-                                                                    : "PRAGMA synchronous=NORMAL"));
-    synchronous_full_ = sealed_.durable;
+  if (!sealed_.begun) {
+    LINE_RETURN_IF_ERROR(SwitchSynchronous(sealed_.durable));
+    if (!sealed_.rows.empty()) LINE_RETURN_IF_ERROR(conn_->Run(Sql::kBeginImmediate));
   }
-  if (!sealed_.rows.empty()) {
-    LINE_RETURN_IF_ERROR(conn_->Run(Sql::kBeginImmediate));
+  if (sealed_.begun || !sealed_.rows.empty()) {
     Status status = sealed_.rows.RunOn(*conn_);
     if (status.ok()) status = conn_->Run(Sql::kCommit);
     if (!status.ok()) {
@@ -175,8 +223,15 @@ Status SqliteCommitSteps::CommitSealed() {
       return status;
     }
   }
-  for (auto& task : sealed_.after) task(*conn_);
+  for (auto& task : sealed_.after) {
+    try {
+      task(*conn_);
+    } catch (...) {
+      // A diagnostic's failure must not take the committer down; its caller sees no value.
+    }
+  }
   sealed_.after.clear();
+  sealed_.rows.ShrinkIfHuge();
   return Status::Ok();
 }
 

@@ -58,7 +58,10 @@ class SqliteCommitSteps final : public GroupCommitSteps {
   void Seal(bool durable, bool here, std::function<void(Status)> committed) override;
   void Settle(bool ok) override;
   bool ReadersWaiting() override { return readers_waiting_.load() > 0; }
+  void LetReadersIn() override;
   void Idle() override;
+  void BetweenGroups() override;
+  void Stop() override { StopCommitter(); }
 
   // From a body: `task` runs on the write connection, on the committer thread, right after
   // the body's group has committed and before its dones are told (SqliteStore::WriterPragma).
@@ -72,12 +75,15 @@ class SqliteCommitSteps final : public GroupCommitSteps {
   struct Sealed {
     StatementBatch rows;
     bool durable = true;
+    bool begun = false;  // its transaction was begun by the writer (Begin), before its bodies
     std::vector<std::function<void(Connection&)>> after;
     std::function<void(Status)> committed;
   };
 
   void CommitterLoop();
-  Status CommitSealed();  // committer thread
+  void StopCommitter();
+  Status CommitSealed();  // committer thread, or the writer's when nothing else is sealed
+  Status SwitchSynchronous(bool durable);  // whoever uses the connection
 
   // The committer thread's while a group is sealed (see above).
   std::unique_ptr<Connection> conn_;
@@ -91,6 +97,9 @@ class SqliteCommitSteps final : public GroupCommitSteps {
   std::unique_lock<memory::StateLock> held_{lock_, std::defer_lock};
   std::vector<size_t> savepoints_;  // journal sizes where the open savepoints began
   std::vector<memory::Change> sealed_journal_;  // the sealed group's undo, until it settles
+  std::vector<memory::Change> spent_journal_;   // a settled group's, freed outside the lock
+  bool sealed_in_flight_ = false;  // a group is with the committer
+  bool in_transaction_ = false;    // Begin opened the running group's SQL transaction
   std::vector<std::function<void(Connection&)>> after_commit_;  // the running group's
   size_t journal_before_body_ = 0;
   std::atomic<std::thread::id> writer_thread_;  // set at the first Begin

@@ -92,8 +92,8 @@ void SqliteStore::WriteLazy(TxBody body, TxDone done) {
 
 Status SqliteStore::Read(const TxBody& body) {
   if (closed_.load()) return Status::Unavailable("sqlite: the store is closed");
-  // The writer holds the lock from a group's first body until it is durable, so what a read
-  // sees is committed, and stays the same for the whole body.
+  // The writer holds the lock from its first change until everything it changed is durable,
+  // so what a read sees is committed, and stays the same for the whole body.
   // The writer thread may hold the lock for a group whose rows are not durable yet: a body
   // or a done callback reading there would see them (or wait for itself).
   if (steps_->OnWriterThread()) {

@@ -44,6 +44,14 @@ void StatementBatch::Clear() {
   text_.clear();
 }
 
+void StatementBatch::ShrinkIfHuge() {
+  constexpr size_t kKeptTextBytes = size_t{16} << 20;
+  constexpr size_t kKeptValues = size_t{1} << 20;
+  if (text_.capacity() > kKeptTextBytes) std::string().swap(text_);
+  if (values_.capacity() > kKeptValues) std::vector<Value>().swap(values_);
+  if (statements_.capacity() > kKeptValues) std::vector<Recorded>().swap(statements_);
+}
+
 Status StatementBatch::RunOn(Connection& conn) const {
   for (size_t i = 0; i < statements_.size(); ++i) {
     const size_t end = i + 1 < statements_.size() ? statements_[i + 1].first_value

@@ -47,6 +47,9 @@ class StatementBatch {
   bool empty() const { return statements_.empty(); }
   size_t size() const { return statements_.size(); }
   void Clear();
+  // Lets go of buffers a rare huge group grew (say, thousands of large payloads), which Clear
+  // would keep for good.
+  void ShrinkIfHuge();
 
   // Runs every recorded statement in order on `conn`, inside the caller's transaction; stops
   // at the first failure.
